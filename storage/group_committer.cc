@@ -1,0 +1,121 @@
+#include "storage/group_committer.h"
+
+#include <utility>
+
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "storage/leveldb_status.h"
+
+namespace kv::storage {
+
+GroupCommitter::GroupCommitter(leveldb::DB* db, GroupCommitterOptions options, Hooks hooks,
+                               uint64_t sequence)
+    : db_(db), options_(options), hooks_(std::move(hooks)), sequence_(sequence) {
+  thread_ = std::thread([this] { Run(); });
+}
+
+GroupCommitter::~GroupCommitter() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  thread_.join();
+}
+
+void GroupCommitter::Submit(ApplyFn apply, DoneFn done, size_t bytes, bool exclusive) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!stopping_) {
+      queue_.push_back(Job{std::move(apply), std::move(done), bytes, exclusive, {}});
+      return;
+    }
+  }
+  done(absl::UnavailableError("storage is shutting down"));
+}
+
+absl::Status GroupCommitter::SubmitAndWait(ApplyFn apply, size_t bytes, bool exclusive) {
+  absl::Notification finished;
+  absl::Status result;
+  Submit(
+      std::move(apply),
+      [&](absl::Status s) {
+        result = std::move(s);
+        finished.Notify();
+      },
+      bytes, exclusive);
+  finished.WaitForNotification();
+  return result;
+}
+
+size_t GroupCommitter::QueueDepth() const {
+  absl::MutexLock lock(&mu_);
+  return queue_.size();
+}
+
+void GroupCommitter::Run() {
+  while (true) {
+    std::deque<Job> group;
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(
+          +[](GroupCommitter* c) ABSL_EXCLUSIVE_LOCKS_REQUIRED(c->mu_) {
+            return !c->queue_.empty() || c->stopping_;
+          },
+          this));
+      if (queue_.empty()) return;  // stopping and drained
+      // Take jobs up to the group limits; an exclusive job always travels alone.
+      size_t bytes = 0;
+      while (!queue_.empty() && group.size() < options_.max_group_jobs) {
+        Job& next = queue_.front();
+        if (!group.empty() && (next.exclusive || group.front().exclusive ||
+                               bytes + next.bytes > options_.max_group_bytes)) {
+          break;
+        }
+        bytes += next.bytes;
+        group.push_back(std::move(next));
+        queue_.pop_front();
+      }
+    }
+    CommitGroup(group);
+  }
+}
+
+void GroupCommitter::CommitGroup(std::deque<Job>& group) {
+  Overlay overlay;
+  leveldb::WriteBatch batch;
+  std::vector<absl::AnyInvocable<void()>> on_durable;
+  uint64_t sequence = sequence_;
+  size_t bytes = 0;
+  for (Job& job : group) {
+    bytes += job.bytes;
+    Txn txn(db_, &overlay, sequence);
+    job.result = job.apply(txn);
+    if (!job.result.ok()) continue;  // dropped whole
+    batch.Append(txn.batch());
+    for (auto& [key, value] : txn.staged()) overlay[key] = std::move(value);
+    for (auto& action : txn.on_durable()) on_durable.push_back(std::move(action));
+    sequence = txn.sequence();
+  }
+
+  absl::Status status;
+  if (batch.ApproximateSize() > leveldb::WriteBatch().ApproximateSize()) {
+    if (hooks_.before_write) hooks_.before_write(sequence, batch);
+    leveldb::WriteOptions sync;
+    sync.sync = true;
+    const absl::Time start = absl::Now();
+    status = FromLevelDbStatus(db_->Write(sync, &batch));
+    if (hooks_.observe) {
+      hooks_.observe(group.size(), bytes, absl::ToDoubleSeconds(absl::Now() - start), status);
+    }
+    if (status.ok()) {
+      sequence_ = sequence;
+      for (auto& action : on_durable) action();
+      if (hooks_.after_write) hooks_.after_write(sequence);
+    }
+  }
+  for (Job& job : group) {
+    job.done(status.ok() ? std::move(job.result) : status);
+  }
+}
+
+}  // namespace kv::storage

@@ -1,0 +1,181 @@
+#ifndef KV_STORAGE_STORE_H_
+#define KV_STORAGE_STORE_H_
+
+// Invariants / thread safety
+// - Store is thread-safe. Reads go straight to LevelDB from the caller's thread; every
+//   write goes through the GroupCommitter's single thread, which applies mutations under
+//   last-writer-wins and acknowledges them only after a synced write.
+// - The applied sequence, the HLC high-water mark and the data they describe are written
+//   in the same batch, so after a crash they agree.
+// - A key is visible only while live: deleted (tombstone), expired (expiration <= now)
+//   and deleted-namespace keys are never returned, whether or not the background sweep
+//   has removed them yet.
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "common/clock.h"
+#include "common/hybrid_clock.h"
+#include "leveldb/cache.h"
+#include "leveldb/db.h"
+#include "leveldb/env.h"
+#include "leveldb/filter_policy.h"
+#include "storage/blob.h"
+#include "storage/group_committer.h"
+#include "storage/mutation.h"
+#include "storage/mutation_applier.h"
+#include "storage/namespace_catalog.h"
+
+namespace prometheus {
+class Registry;
+}
+
+namespace kv::storage {
+
+struct StoreOptions {
+  // Directory of the LevelDB database; created if missing.
+  std::string path;
+  // File system to use; nullptr means the real one. Tests pass leveldb::NewMemEnv().
+  leveldb::Env* env = nullptr;
+  // Stamped as the origin of mutations this node commits.
+  std::string node_id;
+  // LevelDB block cache. Larger keeps more hot records in memory.
+  size_t block_cache_bytes = 32 << 20;
+  // LevelDB memtable size. Up to twice this is held in memory while one is flushed;
+  // larger means fewer, bigger compactions.
+  size_t write_buffer_bytes = 16 << 20;
+  // Values up to this size are stored inside their record (one read to get them);
+  // larger ones are split into chunks so no single read or write holds them whole.
+  int64_t inline_value_limit = 64 << 10;
+  // Size of each stored chunk of a large value.
+  int64_t blob_chunk_bytes = 1 << 20;
+  GroupCommitterOptions commit;
+};
+
+// A value as read: everything but the bytes of a large value, which `blob` reads
+// chunk by chunk from a consistent snapshot.
+struct StoredValue {
+  int64_t expiration = 0;
+  std::optional<std::string> metadata;
+  HlcTimestamp hlc = 0;
+  std::string origin;
+  int64_t size = 0;
+  std::string inline_value;             // the value, when blob is null
+  std::unique_ptr<BlobReader> blob;     // set for chunked values
+};
+
+struct ListedKey {
+  std::string name;
+  int64_t expiration = 0;
+  std::optional<std::string> metadata;
+};
+
+struct ListPage {
+  std::vector<ListedKey> keys;
+  // True when no live key follows the last one returned.
+  bool complete = true;
+  // When !complete: the last key examined; the next page starts strictly after it.
+  std::string resume_after;
+};
+
+// The outcome of Commit: `status` is a failure of the whole batch (storage error or
+// shutdown); otherwise `items[i]` is the outcome of mutation i.
+struct CommitResult {
+  absl::Status status;
+  std::vector<absl::Status> items;
+  uint64_t sequence = 0;  // applied sequence once committed
+
+  // Returns `status` if it failed, else the first failed item, else OK.
+  absl::Status FirstError() const;
+};
+
+class Store {
+ public:
+  using CommitDone = absl::AnyInvocable<void(CommitResult)>;
+
+  // Opens (creating if needed) the store at options.path: recovers the namespace catalog,
+  // the applied sequence and the HLC high-water mark, and frees uploads a crash left
+  // behind. `clock` must outlive the store. `registry` may be null (no metrics).
+  static absl::StatusOr<std::unique_ptr<Store>> Open(const StoreOptions& options,
+                                                     const Clock* clock,
+                                                     prometheus::Registry* registry);
+  // Commits every queued write, then closes the database.
+  ~Store();
+
+  // --- Namespaces ---------------------------------------------------------------
+  std::vector<NamespaceInfo> ListNamespaces() const { return catalog_.ListLive(); }
+  // Returns the live namespace `ns_id`, or NOT_FOUND.
+  absl::StatusOr<NamespaceInfo> GetNamespace(absl::string_view ns_id) const;
+
+  // --- Reads ----------------------------------------------------------------------
+  // Returns the live value of `key` at `now`, nullopt if absent, NOT_FOUND if the
+  // namespace does not exist, DATA_LOSS if the record is corrupt.
+  absl::StatusOr<std::optional<StoredValue>> Get(absl::string_view ns_id, absl::string_view key,
+                                                 absl::Time now) const;
+
+  // Returns up to `limit` live keys of `ns_id` starting with `prefix`, strictly after
+  // `start_after` (if set), in byte order. Examines at most `scan_budget` records, so a
+  // page over many deleted or expired keys may come back short but incomplete.
+  absl::StatusOr<ListPage> List(absl::string_view ns_id, absl::string_view prefix,
+                                std::optional<absl::string_view> start_after, int limit,
+                                absl::Time now, int scan_budget = 0) const;
+
+  // --- Writes ---------------------------------------------------------------------
+  // Applies `mutations` atomically as one job (group-committed with concurrent jobs) and
+  // calls `done` once durable. Mutations with hlc == 0 are stamped here.
+  void Commit(std::vector<Mutation> mutations, CommitDone done);
+  // Commit and wait. Must not be called from a commit callback.
+  CommitResult CommitAndWait(std::vector<Mutation> mutations);
+
+  // Returns a builder for one large value; it must be destroyed before the store.
+  std::unique_ptr<ValueBuilder> NewValueBuilder();
+
+  // --- Maintenance (the node's sweeper calls these; tests step them) ----------------
+  // Turns up to `max_keys` keys that expired by `now` into tombstones, freeing their
+  // values. Returns how many index entries it processed.
+  absl::StatusOr<int> SweepExpired(absl::Time now, int max_keys);
+  // Removes up to `max_keys` keys of deleted namespaces. Returns how many it removed.
+  absl::StatusOr<int> PurgeDeletedNamespaces(int max_keys);
+
+  // Returns the number of mutations applied (the replication position).
+  uint64_t AppliedSequence() const { return applied_sequence_.load(); }
+  // Returns the number of write jobs waiting for the committer.
+  size_t CommitQueueDepth() const { return committer_->QueueDepth(); }
+
+  const StoreOptions& options() const { return options_; }
+
+ private:
+  struct Metrics;
+
+  Store(const StoreOptions& options, const Clock* clock);
+  absl::Status Recover();
+
+  const StoreOptions options_;
+  const Clock* const clock_;
+  std::unique_ptr<leveldb::Env> owned_env_;
+  std::unique_ptr<leveldb::Cache> block_cache_;
+  std::unique_ptr<const leveldb::FilterPolicy> filter_policy_;
+  std::unique_ptr<leveldb::DB> db_;
+  std::unique_ptr<Metrics> metrics_;
+
+  NamespaceCatalog catalog_;
+  std::unique_ptr<HybridClock> hlc_;
+  std::unique_ptr<MutationApplier> applier_;
+  std::atomic<uint64_t> applied_sequence_{0};
+  std::atomic<uint64_t> next_blob_id_{1};
+  // Declared last: destroyed (drained) first, while everything it uses still exists.
+  std::unique_ptr<GroupCommitter> committer_;
+};
+
+}  // namespace kv::storage
+
+#endif  // KV_STORAGE_STORE_H_
