@@ -390,6 +390,15 @@ std::unique_ptr<ValueBuilder> Store::NewValueBuilder() {
                                         options_.blob_chunk_bytes, options_.inline_value_limit);
 }
 
+void Store::DiscardBlob(const BlobRef& blob) {
+  committer_->Submit(
+      [blob](Txn& txn) {
+        MutationApplier::FreeBlob(txn, blob);
+        return absl::OkStatus();
+      },
+      [](absl::Status) {}, 64);
+}
+
 absl::StatusOr<int> Store::SweepExpired(absl::Time now, int max_keys) {
   const int64_t now_s = absl::ToUnixSeconds(now);
   struct Entry {

@@ -138,6 +138,8 @@ class Store {
 
   // Returns a builder for one large value; it must be destroyed before the store.
   std::unique_ptr<ValueBuilder> NewValueBuilder();
+  // Frees a blob that was built but will not be committed (asynchronous).
+  void DiscardBlob(const BlobRef& blob);
 
   // --- Maintenance (the node's sweeper calls these; tests step them) ----------------
   // Turns up to `max_keys` keys that expired by `now` into tombstones, freeing their

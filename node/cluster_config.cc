@@ -1,0 +1,113 @@
+#include "node/cluster_config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+
+namespace kv::node {
+namespace {
+
+absl::StatusOr<std::string> RequiredString(const YAML::Node& node, const char* field,
+                                           absl::string_view where) {
+  const YAML::Node value = node[field];
+  if (!value || !value.IsScalar() || value.as<std::string>().empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(where, ": missing field \"", field, "\""));
+  }
+  return value.as<std::string>();
+}
+
+absl::StatusOr<ClusterConfig> ParseYaml(const YAML::Node& root);
+
+}  // namespace
+
+const NodeConfig* ClusterConfig::Find(absl::string_view id) const {
+  for (const NodeConfig& n : nodes) {
+    if (n.id == id) return &n;
+  }
+  return nullptr;
+}
+
+absl::StatusOr<ClusterConfig> ClusterConfig::Parse(absl::string_view yaml) {
+  // yaml-cpp reports malformed input and wrong node types by throwing; this is the
+  // boundary where that becomes a Status.
+  try {
+    return ParseYaml(YAML::Load(std::string(yaml)));
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat("cluster config is not valid: ", e.what()));
+  }
+}
+
+namespace {
+
+absl::StatusOr<ClusterConfig> ParseYaml(const YAML::Node& root) {
+  ClusterConfig config;
+  if (root["cluster"] && root["cluster"].IsScalar()) config.name = root["cluster"].as<std::string>();
+  const YAML::Node nodes = root["nodes"];
+  if (!nodes || !nodes.IsSequence() || nodes.size() == 0) {
+    return absl::InvalidArgumentError("cluster config: \"nodes\" must be a non-empty list");
+  }
+  std::set<std::string> ids, addresses;
+  int origins = 0;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    const YAML::Node n = nodes[i];
+    const std::string where = absl::StrCat("cluster config: nodes[", i, "]");
+    if (!n.IsMap()) return absl::InvalidArgumentError(absl::StrCat(where, " is not a map"));
+    NodeConfig node;
+    absl::StatusOr<std::string> v = RequiredString(n, "id", where);
+    if (!v.ok()) return v.status();
+    node.id = *v;
+    v = RequiredString(n, "role", where);
+    if (!v.ok()) return v.status();
+    if (*v == "origin") {
+      node.role = Role::kOrigin;
+      ++origins;
+    } else if (*v == "edge") {
+      node.role = Role::kEdge;
+    } else {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": role \"", *v, "\" is not \"origin\" or \"edge\""));
+    }
+    v = RequiredString(n, "grpc", where);
+    if (!v.ok()) return v.status();
+    node.grpc_address = *v;
+    if (n["region"]) node.region = n["region"].as<std::string>();
+    if (n["metrics"]) node.metrics_address = n["metrics"].as<std::string>();
+    node.data_dir = n["data_dir"] ? n["data_dir"].as<std::string>() : node.id;
+    if (!ids.insert(node.id).second) {
+      return absl::InvalidArgumentError(absl::StrCat(where, ": duplicate id \"", node.id, "\""));
+    }
+    for (const std::string& address : {node.grpc_address, node.metrics_address}) {
+      if (!address.empty() && !address.ends_with(":0") && !addresses.insert(address).second) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(where, ": address ", address, " is used twice"));
+      }
+    }
+    config.nodes.push_back(std::move(node));
+  }
+  if (origins != 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cluster config: expected exactly one origin, found ", origins));
+  }
+  return config;
+}
+
+}  // namespace
+
+absl::StatusOr<ClusterConfig> ClusterConfig::Load(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read cluster config ", path));
+  std::stringstream text;
+  text << in.rdbuf();
+  absl::StatusOr<ClusterConfig> config = Parse(text.str());
+  if (!config.ok()) {
+    return absl::Status(config.status().code(),
+                        absl::StrCat(path, ": ", config.status().message()));
+  }
+  return config;
+}
+
+}  // namespace kv::node

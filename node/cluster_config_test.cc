@@ -1,0 +1,63 @@
+#include "node/cluster_config.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "common/testing/status_matchers.h"
+
+namespace kv::node {
+namespace {
+
+using ::absl::StatusCode;
+using ::kv::testing::IsOk;
+using ::kv::testing::StatusIs;
+using ::testing::HasSubstr;
+
+TEST(ClusterConfigTest, ParsesNodes) {
+  auto config = ClusterConfig::Parse(R"(
+cluster: test
+nodes:
+  - id: origin
+    role: origin
+    region: eu-west
+    grpc: 127.0.0.1:7400
+    metrics: 127.0.0.1:9400
+    data_dir: data/origin
+  - id: edge-1
+    role: edge
+    grpc: 127.0.0.1:7401
+)");
+  ASSERT_THAT(config, IsOk());
+  EXPECT_EQ(config->name, "test");
+  ASSERT_EQ(config->nodes.size(), 2u);
+  const NodeConfig* edge = config->Find("edge-1");
+  ASSERT_NE(edge, nullptr);
+  EXPECT_EQ(edge->role, Role::kEdge);
+  EXPECT_EQ(edge->data_dir, "edge-1");  // defaults to the id
+  EXPECT_EQ(config->Find("origin")->metrics_address, "127.0.0.1:9400");
+  EXPECT_EQ(config->Find("nope"), nullptr);
+}
+
+TEST(ClusterConfigTest, RejectsBadConfigsWithClearMessages) {
+  EXPECT_THAT(ClusterConfig::Parse("nodes: ["), StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_THAT(ClusterConfig::Parse("nodes: []"),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("non-empty list")));
+  EXPECT_THAT(ClusterConfig::Parse("nodes: [{id: a, role: boss, grpc: 'x:1'}]"),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("role \"boss\"")));
+  EXPECT_THAT(ClusterConfig::Parse("nodes: [{id: a, role: origin}]"),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("\"grpc\"")));
+  EXPECT_THAT(ClusterConfig::Parse("nodes: [{id: a, role: edge, grpc: 'x:1'}]"),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("exactly one origin")));
+  EXPECT_THAT(ClusterConfig::Parse(
+                  "nodes: [{id: a, role: origin, grpc: 'x:1'}, {id: a, role: edge, grpc: 'x:2'}]"),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("duplicate id")));
+  EXPECT_THAT(ClusterConfig::Parse(
+                  "nodes: [{id: a, role: origin, grpc: 'x:1'}, {id: b, role: edge, grpc: 'x:1'}]"),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("used twice")));
+  EXPECT_THAT(ClusterConfig::Parse("nodes: [{id: a, role: origin, grpc: 'x:1', region: {a: 1}}]"),
+              StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_THAT(ClusterConfig::Load("/nonexistent/config.yaml"), StatusIs(StatusCode::kNotFound));
+}
+
+}  // namespace
+}  // namespace kv::node

@@ -1,0 +1,176 @@
+// kv-node: one EdgeKV node.
+//
+//   kv-node --config cluster-configs/local-1.yaml --node-id origin
+//   kv-node --data-dir /var/lib/edgekv --listen 127.0.0.1:7400 --metrics 127.0.0.1:9400
+//
+// Stops gracefully on SIGTERM or SIGINT: in-flight calls finish, then the database is
+// closed cleanly.
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <prometheus/exposer.h>
+#include <prometheus/registry.h>
+
+#include "common/log.h"
+#include "node/cluster_config.h"
+#include "node/node.h"
+
+namespace {
+
+// Writes `text` to `path` atomically (readers never see a partial file).
+bool WriteFileAtomically(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    if (!(out << text)) return false;
+  }
+  return std::rename(tmp.c_str(), path.c_str()) == 0;
+}
+
+int Run(int argc, char** argv) {
+  CLI::App app{"EdgeKV node: serves the kv.v1 gRPC API from a local LevelDB replica."};
+  app.set_version_flag("--version", "kv-node 0.1.0");
+  std::string config_path, node_id, listen, metrics, data_dir, data_root, ready_file;
+  double sweep_interval_s = 1.0, shutdown_grace_s = 10.0;
+  app.add_option("--config", config_path,
+                 "Cluster config (YAML, see cluster-configs/); requires --node-id");
+  app.add_option("--node-id", node_id, "This node's id (in the config, or any name)");
+  app.add_option("--listen", listen,
+                 "gRPC address host:port (port 0 = any free port); overrides the config")
+      ->capture_default_str();
+  app.add_option("--metrics", metrics,
+                 "Prometheus /metrics address host:port; overrides the config; \"off\" disables");
+  app.add_option("--data-dir", data_dir, "Database directory; overrides the config");
+  app.add_option("--data-root", data_root,
+                 "Directory that relative data_dir paths of the config resolve against "
+                 "(default: the current directory)");
+  app.add_option("--ready-file", ready_file,
+                 "Once serving, write {node_id, grpc, metrics, pid} as JSON to this file");
+  app.add_option("--sweep-interval", sweep_interval_s,
+                 "Seconds between expiry sweeps (0 disables)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--shutdown-grace", shutdown_grace_s,
+                 "Seconds in-flight calls may take to finish on shutdown")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+
+  kv::node::NodeOptions options;
+  if (!node_id.empty()) options.node_id = node_id;
+  std::string metrics_address;
+  if (!config_path.empty()) {
+    if (node_id.empty()) {
+      std::fprintf(stderr, "kv-node: --config needs --node-id\n");
+      return 2;
+    }
+    absl::StatusOr<kv::node::ClusterConfig> config = kv::node::ClusterConfig::Load(config_path);
+    if (!config.ok()) {
+      std::fprintf(stderr, "kv-node: %s\n", config.status().ToString().c_str());
+      return 2;
+    }
+    const kv::node::NodeConfig* self = config->Find(node_id);
+    if (self == nullptr) {
+      std::fprintf(stderr, "kv-node: node \"%s\" is not in %s\n", node_id.c_str(),
+                   config_path.c_str());
+      return 2;
+    }
+    options.listen_address = self->grpc_address;
+    metrics_address = self->metrics_address;
+    std::filesystem::path dir(self->data_dir);
+    if (dir.is_relative() && !data_root.empty()) dir = std::filesystem::path(data_root) / dir;
+    options.data_dir = dir.string();
+  }
+  if (!listen.empty()) options.listen_address = listen;
+  if (!metrics.empty()) metrics_address = metrics == "off" ? "" : metrics;
+  if (!data_dir.empty()) options.data_dir = data_dir;
+  if (options.data_dir.empty()) {
+    std::fprintf(stderr, "kv-node: no data directory: pass --data-dir or --config\n");
+    return 2;
+  }
+  options.sweeper.interval = absl::Seconds(sweep_interval_s);
+  options.shutdown_grace = absl::Seconds(shutdown_grace_s);
+
+  std::error_code ec;
+  std::filesystem::create_directories(options.data_dir, ec);
+  if (ec) {
+    std::fprintf(stderr, "kv-node: cannot create %s: %s\n", options.data_dir.c_str(),
+                 ec.message().c_str());
+    return 1;
+  }
+
+  auto registry = std::make_shared<prometheus::Registry>();
+  std::unique_ptr<prometheus::Exposer> exposer;
+  std::string metrics_bound;
+  if (!metrics_address.empty()) {
+    try {
+      exposer = std::make_unique<prometheus::Exposer>(metrics_address);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "kv-node: cannot serve metrics on %s: %s\n", metrics_address.c_str(),
+                   e.what());
+      return 1;
+    }
+    exposer->RegisterCollectable(registry);
+    const std::vector<int> ports = exposer->GetListeningPorts();
+    const std::string host = metrics_address.substr(0, metrics_address.rfind(':'));
+    metrics_bound = host + ":" + std::to_string(ports.empty() ? 0 : ports.front());
+  }
+
+  kv::node::NodeDeps deps;
+  deps.registry = registry.get();
+  absl::StatusOr<std::unique_ptr<kv::node::Node>> node = kv::node::Node::Create(options, deps);
+  if (!node.ok()) {
+    std::fprintf(stderr, "kv-node: %s\n", node.status().ToString().c_str());
+    return 1;
+  }
+  KV_LOG_INFO("metrics on ", metrics_bound.empty() ? "(off)" : "http://" + metrics_bound + "/metrics");
+  if (!ready_file.empty()) {
+    nlohmann::json ready = {{"node_id", options.node_id},
+                            {"grpc", (*node)->address()},
+                            {"metrics", metrics_bound},
+                            {"pid", static_cast<int>(getpid())}};
+    if (!WriteFileAtomically(ready_file, ready.dump() + "\n")) {
+      std::fprintf(stderr, "kv-node: cannot write %s\n", ready_file.c_str());
+      return 1;
+    }
+  }
+
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  int received = 0;
+  sigwait(&signals, &received);
+  KV_LOG_INFO("received ", received == SIGINT ? "SIGINT" : "SIGTERM", ", shutting down");
+  (*node)->Shutdown();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Block the stop signals in every thread (threads inherit the mask), so only the
+  // sigwait() in Run() receives them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  try {
+    return Run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "kv-node: fatal: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,94 @@
+#include "node/put_reactor.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/grpc_status.h"
+#include "common/limits.h"
+#include "common/status_macros.h"
+#include "common/validation.h"
+
+namespace kv::node {
+
+PutReactor::PutReactor(const ServiceContext* context, grpc::CallbackServerContext* call,
+                       kv::v1::PutResponse* response)
+    : ctx_(context), call_(call), response_(response), timer_(context->metrics, Method::kPut) {
+  StartRead(&message_);
+}
+
+absl::Status PutReactor::AcceptFirst() {
+  KV_RETURN_IF_ERROR(ctx_->CheckNamespace(message_.namespace_id()));
+  KV_RETURN_IF_ERROR(ValidateKey(message_.key()));
+  if (message_.has_value_size()) {
+    KV_RETURN_IF_ERROR(ValidateValueSize(message_.value_size()));
+    announced_size_ = message_.value_size();
+  }
+  if (message_.has_metadata()) {
+    KV_RETURN_IF_ERROR(ValidateMetadata(message_.metadata()));
+    metadata_ = message_.metadata();
+  }
+  KV_ASSIGN_OR_RETURN(
+      expiration_,
+      ResolveExpiration(
+          message_.has_expiration() ? std::optional<int64_t>(message_.expiration()) : std::nullopt,
+          message_.has_expiration_ttl() ? std::optional<int64_t>(message_.expiration_ttl())
+                                        : std::nullopt,
+          ctx_->clock->Now()));
+  ns_id_ = message_.namespace_id();
+  key_ = message_.key();
+  builder_ = ctx_->store->NewValueBuilder();
+  return absl::OkStatus();
+}
+
+void PutReactor::OnReadDone(bool ok) {
+  if (!ok) {
+    // The client half-closed (or went away: then nothing it sent is committed).
+    if (call_->IsCancelled()) return FinishWith(absl::CancelledError("client cancelled the put"));
+    if (!started_) return FinishWith(absl::InvalidArgumentError("Put stream carried no request"));
+    if (announced_size_ && builder_->size() != *announced_size_) {
+      return FinishWith(absl::InvalidArgumentError(
+          absl::StrCat("Put announced value_size ", *announced_size_, " but sent ",
+                       builder_->size(), " bytes")));
+    }
+    return Commit();
+  }
+  if (!started_) {
+    started_ = true;
+    if (absl::Status s = AcceptFirst(); !s.ok()) return FinishWith(s);
+  }
+  const int64_t total = builder_->size() + static_cast<int64_t>(message_.value_chunk().size());
+  if (absl::Status s = ValidateValueSize(total); !s.ok()) return FinishWith(s);
+  if (announced_size_ && total > *announced_size_) {
+    return FinishWith(absl::InvalidArgumentError(absl::StrCat(
+        "Put announced value_size ", *announced_size_, " but sent more bytes")));
+  }
+  if (ctx_->metrics) {
+    ctx_->metrics->AddValueBytesIn(static_cast<int64_t>(message_.value_chunk().size()));
+  }
+  builder_->Append(message_.value_chunk(), [this](absl::Status s) {
+    if (!s.ok()) return FinishWith(s);
+    message_.Clear();
+    StartRead(&message_);
+  });
+}
+
+void PutReactor::Commit() {
+  builder_->Finish([this](absl::StatusOr<storage::ValueRef> value) {
+    if (!value.ok()) return FinishWith(value.status());
+    storage::PutValue put{ns_id_, key_, std::move(value->inline_value), value->blob,
+                          expiration_, metadata_};
+    std::vector<storage::Mutation> m;
+    m.push_back(storage::Mutation{std::move(put)});
+    ctx_->store->Commit(std::move(m), [this](storage::CommitResult result) {
+      absl::Status s = result.FirstError();
+      if (s.ok()) ctx_->FillHeader(response_->mutable_header(), result.sequence);
+      FinishWith(s);
+    });
+  });
+}
+
+void PutReactor::FinishWith(const absl::Status& status) {
+  grpc::Status g = ToGrpcStatus(status);
+  timer_.Finish(g.error_code());
+  Finish(std::move(g));
+}
+
+}  // namespace kv::node

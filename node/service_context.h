@@ -1,0 +1,37 @@
+#ifndef KV_NODE_SERVICE_CONTEXT_H_
+#define KV_NODE_SERVICE_CONTEXT_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "common/clock.h"
+#include "kv/v1/kv.pb.h"
+#include "node/rpc_metrics.h"
+#include "storage/store.h"
+
+namespace kv::node {
+
+// What the KV service and its reactors share. Everything pointed to outlives the
+// gRPC server. Thread-safe (all members are).
+struct ServiceContext {
+  storage::Store* store = nullptr;
+  const Clock* clock = nullptr;
+  RpcMetrics* metrics = nullptr;  // may be null
+  std::string node_id;
+  kv::v1::NodeRole role = kv::v1::NODE_ROLE_ORIGIN;
+
+  // Fills a response header; `sequence` 0 means "the store's current position".
+  void FillHeader(kv::v1::ResponseHeader* header, uint64_t sequence = 0) const {
+    header->set_node_id(node_id);
+    header->set_role(role);
+    header->set_applied_sequence(sequence != 0 ? sequence : store->AppliedSequence());
+  }
+
+  // Returns OK if `ns_id` is well-formed and names a live namespace.
+  absl::Status CheckNamespace(absl::string_view ns_id) const;
+};
+
+}  // namespace kv::node
+
+#endif  // KV_NODE_SERVICE_CONTEXT_H_

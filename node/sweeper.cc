@@ -1,0 +1,49 @@
+#include "node/sweeper.h"
+
+#include "common/log.h"
+
+namespace kv::node {
+
+Sweeper::Sweeper(storage::Store* store, const Clock* clock, SweeperOptions options)
+    : store_(store), clock_(clock), options_(options) {
+  if (options_.interval > absl::ZeroDuration()) thread_ = std::thread([this] { Loop(); });
+}
+
+Sweeper::~Sweeper() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+absl::StatusOr<int> Sweeper::RunOnce() {
+  int removed = 0;
+  while (removed < options_.max_per_run) {
+    absl::StatusOr<int> n = store_->SweepExpired(clock_->Now(), options_.batch);
+    if (!n.ok()) return n.status();
+    removed += *n;
+    if (*n < options_.batch) break;
+  }
+  while (removed < options_.max_per_run) {
+    absl::StatusOr<int> n = store_->PurgeDeletedNamespaces(options_.batch);
+    if (!n.ok()) return n.status();
+    removed += *n;
+    if (*n < options_.batch) break;
+  }
+  return removed;
+}
+
+void Sweeper::Loop() {
+  absl::MutexLock lock(&mu_);
+  while (!stopping_) {
+    mu_.AwaitWithTimeout(absl::Condition(&stopping_), options_.interval);
+    if (stopping_) break;
+    mu_.Unlock();
+    absl::StatusOr<int> removed = RunOnce();
+    if (!removed.ok()) KV_LOG_WARNING("sweep failed: ", removed.status().ToString());
+    mu_.Lock();
+  }
+}
+
+}  // namespace kv::node

@@ -1,0 +1,51 @@
+#ifndef KV_NODE_SWEEPER_H_
+#define KV_NODE_SWEEPER_H_
+
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/clock.h"
+#include "storage/store.h"
+
+namespace kv::node {
+
+struct SweeperOptions {
+  // How often the background thread sweeps; zero disables the thread (tests call
+  // RunOnce). Expired keys are invisible at once either way; the sweep reclaims space.
+  absl::Duration interval = absl::Seconds(1);
+  // Keys handled per store call, bounding each commit job.
+  int batch = 1000;
+  // Keys handled per RunOnce, bounding how long one pass keeps the committer busy.
+  int max_per_run = 100000;
+};
+
+// Reclaims expired keys and the keys of deleted namespaces in the background.
+// Thread-safe.
+class Sweeper {
+ public:
+  // `store` and `clock` must outlive the sweeper. Starts the thread if interval > 0.
+  Sweeper(storage::Store* store, const Clock* clock, SweeperOptions options);
+  // Stops the thread.
+  ~Sweeper();
+
+  // Runs one pass; returns the number of keys removed.
+  absl::StatusOr<int> RunOnce();
+
+ private:
+  void Loop();
+
+  storage::Store* const store_;
+  const Clock* const clock_;
+  const SweeperOptions options_;
+
+  absl::Mutex mu_;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
+
+}  // namespace kv::node
+
+#endif  // KV_NODE_SWEEPER_H_
