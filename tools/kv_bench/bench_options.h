@@ -1,0 +1,74 @@
+#ifndef KV_TOOLS_KV_BENCH_BENCH_OPTIONS_H_
+#define KV_TOOLS_KV_BENCH_BENCH_OPTIONS_H_
+
+// What one kv-bench run does. kv_bench_main.cc fills this from flags; everything else
+// reads it. Plain values, no behaviour beyond validation.
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace kv::bench {
+
+enum class Mode { kGet, kPut, kList, kMixed };
+
+// Returns the mode named `name` ("get", "put", "list", "mixed"); INVALID_ARGUMENT otherwise.
+absl::StatusOr<Mode> ParseMode(absl::string_view name);
+// Returns the flag spelling of `mode`.
+const char* ModeName(Mode mode);
+
+struct BenchOptions {
+  // host:port of the node under test.
+  std::string endpoint = "127.0.0.1:7400";
+  Mode mode = Mode::kGet;
+  // Worker threads, each with one call in flight at a time (closed loop).
+  int concurrency = 16;
+  // gRPC channels the workers share round-robin; 0 means min(concurrency, 4). Each channel
+  // is its own kv::Client::Connect, i.e. its own TCP connection.
+  int channels = 0;
+  // Size of the key space; keys are drawn uniformly at random from it. get, list and mixed
+  // preload every key before measuring.
+  int64_t keys = 10000;
+  // Bytes per value written (preload and puts). At most 25 MiB.
+  int64_t value_size = 100;
+  // How long to measure. Ignored when `requests` > 0.
+  absl::Duration duration = absl::Seconds(10);
+  // Closed-loop load before measuring whose operations are not recorded.
+  absl::Duration warmup = absl::ZeroDuration();
+  // If > 0, stop after this many measured operations (successful or not) instead of
+  // after `duration`.
+  int64_t requests = 0;
+  // Namespace to use; empty means reuse-or-create the namespace titled kNamespaceTitle.
+  std::string namespace_id;
+  // Keys are `key_prefix` + a zero-padded index; list mode lists this prefix.
+  std::string key_prefix = "kv-bench/";
+  // Page size of list calls (1..1000).
+  int list_limit = 100;
+  // Share of mixed-mode operations that are gets (the rest are puts), in [0, 1].
+  double read_ratio = 0.9;
+  // If > 0, the pid of the node process whose memory is sampled during the run.
+  int node_pid = 0;
+  // Time between RSS samples.
+  absl::Duration rss_interval = absl::Milliseconds(10);
+};
+
+// The namespace title kv-bench creates or reuses.
+inline constexpr char kNamespaceTitle[] = "kv-bench";
+
+// Returns OK if `options` describe a runnable benchmark; INVALID_ARGUMENT naming the first
+// offending option otherwise.
+absl::Status ValidateOptions(const BenchOptions& options);
+
+// Returns the number of channels to open: options.channels, or min(concurrency, 4) if 0.
+int EffectiveChannels(const BenchOptions& options);
+
+// Returns true if `mode` reads keys that must exist, i.e. needs a preload.
+bool NeedsPreload(Mode mode);
+
+}  // namespace kv::bench
+
+#endif  // KV_TOOLS_KV_BENCH_BENCH_OPTIONS_H_
