@@ -39,6 +39,7 @@ int Run(int argc, char** argv) {
   app.set_version_flag("--version", "kv-node 0.1.0");
   std::string config_path, node_id, listen, metrics, data_dir, data_root, ready_file;
   double sweep_interval_s = 1.0, shutdown_grace_s = 10.0;
+  bool list_nodes = false;
   app.add_option("--config", config_path,
                  "Cluster config (YAML, see cluster-configs/); requires --node-id");
   app.add_option("--node-id", node_id, "This node's id (in the config, or any name)");
@@ -61,10 +62,32 @@ int Run(int argc, char** argv) {
                  "Seconds in-flight calls may take to finish on shutdown")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
+  app.add_flag("--list-nodes", list_nodes,
+               "Print the nodes of --config, one per line (id role region grpc metrics "
+               "data_dir), and exit; used by scripts/cluster");
+  app.footer(
+      "\nExamples:\n"
+      "  kv-node --config cluster-configs/local-1.yaml --node-id origin --data-root run/local-1\n"
+      "  kv-node --data-dir /tmp/kv --listen 127.0.0.1:0 --metrics off --ready-file /tmp/kv.json");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
+  }
+
+  if (list_nodes) {
+    absl::StatusOr<kv::node::ClusterConfig> config = kv::node::ClusterConfig::Load(config_path);
+    if (!config.ok()) {
+      std::fprintf(stderr, "kv-node: %s\n", config.status().ToString().c_str());
+      return 2;
+    }
+    for (const kv::node::NodeConfig& n : config->nodes) {
+      std::printf("%s %s %s %s %s %s\n", n.id.c_str(),
+                  n.role == kv::node::Role::kOrigin ? "origin" : "edge",
+                  n.region.empty() ? "-" : n.region.c_str(), n.grpc_address.c_str(),
+                  n.metrics_address.empty() ? "-" : n.metrics_address.c_str(), n.data_dir.c_str());
+    }
+    return 0;
   }
 
   kv::node::NodeOptions options;
