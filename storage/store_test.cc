@@ -345,14 +345,19 @@ TEST_F(StoreTest, DeletedNamespaceKeysAreHiddenAtOnceAndPurgedLater) {
   EXPECT_EQ(CountKeys(keys::kChunkTag), 0);
 }
 
-TEST(GroupCommitterTest, FoldsJobsQueuedDuringAWriteIntoOneGroup) {
-  std::unique_ptr<leveldb::Env> env(leveldb::NewMemEnv(leveldb::Env::Default()));
+std::unique_ptr<leveldb::DB> OpenMemDb(leveldb::Env* env) {
   leveldb::Options o;
-  o.env = env.get();
+  o.env = env;
   o.create_if_missing = true;
   leveldb::DB* raw = nullptr;
-  ASSERT_TRUE(leveldb::DB::Open(o, "/g", &raw).ok());
-  std::unique_ptr<leveldb::DB> db(raw);
+  if (!leveldb::DB::Open(o, "/g", &raw).ok()) return nullptr;
+  return std::unique_ptr<leveldb::DB>(raw);
+}
+
+TEST(GroupCommitterTest, FoldsJobsQueuedDuringAWriteIntoOneGroup) {
+  std::unique_ptr<leveldb::Env> env(leveldb::NewMemEnv(leveldb::Env::Default()));
+  std::unique_ptr<leveldb::DB> db = OpenMemDb(env.get());
+  ASSERT_NE(db, nullptr);
   std::vector<size_t> group_sizes;
   absl::Mutex mu;
   GroupCommitter::Hooks hooks;
@@ -396,12 +401,8 @@ TEST(GroupCommitterTest, FoldsJobsQueuedDuringAWriteIntoOneGroup) {
 
 TEST(GroupCommitterTest, AFailedJobIsDroppedWholeAndOthersCommit) {
   std::unique_ptr<leveldb::Env> env(leveldb::NewMemEnv(leveldb::Env::Default()));
-  leveldb::Options o;
-  o.env = env.get();
-  o.create_if_missing = true;
-  leveldb::DB* raw = nullptr;
-  ASSERT_TRUE(leveldb::DB::Open(o, "/g", &raw).ok());
-  std::unique_ptr<leveldb::DB> db(raw);
+  std::unique_ptr<leveldb::DB> db = OpenMemDb(env.get());
+  ASSERT_NE(db, nullptr);
   {
     GroupCommitter committer(db.get(), {}, {}, 0);
     EXPECT_THAT(committer.SubmitAndWait(
