@@ -15,13 +15,12 @@ std::string KeyName(absl::string_view prefix, int64_t index, int64_t key_count) 
   return absl::StrCat(prefix, digits);
 }
 
-std::vector<KeyRange> PlanPreloadBatches(int64_t key_count, int64_t key_bytes,
-                                         int64_t value_bytes, int64_t max_batch_bytes) {
+std::vector<KeyRange> PlanPreloadBatches(int64_t key_count, int64_t key_bytes, int64_t value_bytes,
+                                         int64_t max_batch_bytes) {
   std::vector<KeyRange> out;
   const int64_t item_bytes = std::max<int64_t>(1, key_bytes + value_bytes);
   const int64_t budget = std::min(max_batch_bytes, kMaxBulkRequestBytes);
-  const int64_t per_batch =
-      std::clamp<int64_t>(budget / item_bytes, 1, kMaxBulkWriteItems);
+  const int64_t per_batch = std::clamp<int64_t>(budget / item_bytes, 1, kMaxBulkWriteItems);
   for (int64_t begin = 0; begin < key_count; begin += per_batch) {
     out.push_back({begin, std::min(key_count, begin + per_batch)});
   }

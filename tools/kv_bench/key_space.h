@@ -31,8 +31,7 @@ struct KeyRange {
 // Returns consecutive ranges covering [0, key_count), each with at most 10,000 items
 // and at most `max_batch_bytes` of key + value bytes, except that a range always holds
 // at least one item. Empty if key_count <= 0.
-std::vector<KeyRange> PlanPreloadBatches(int64_t key_count, int64_t key_bytes,
-                                         int64_t value_bytes,
+std::vector<KeyRange> PlanPreloadBatches(int64_t key_count, int64_t key_bytes, int64_t value_bytes,
                                          int64_t max_batch_bytes = kPreloadBatchBytes);
 
 }  // namespace kv::bench
