@@ -89,10 +89,13 @@ run_scenario() {
   SCENARIOS+=("$name")
   for i in $(seq "$RUNS"); do
     echo "node-bench: $name run $i/$RUNS" >&2
+    local status=0
     "$BIN_DIR/kv-bench" --endpoint "$ENDPOINT" --node-pid "$NODE_PID" --json "$@" \
-      >"$WORK/$name.$i.json" || die "kv-bench failed in scenario $name (run $i)"
+      >"$WORK/$name.$i.json" || status=$?
+    # 3: the run completed but nothing succeeded; its report still counts (as a failure).
+    [[ $status -eq 0 || $status -eq 3 ]] || die "kv-bench failed in scenario $name (run $i)"
     jq -r --arg name "$name" --arg i "$i" \
-      '"  \($name) run \($i): \(.throughput_ops_per_s|floor) ops/s, p50 \(.latency_ms.p50) ms, p99 \(.latency_ms.p99) ms, \(.errors) errors, peak RSS \(.node_memory.peak_rss_mib*10|round/10) MiB"' \
+      '"  \($name) run \($i): \(.ops) ok + \(.errors) errors in \(.elapsed_s*100|round/100) s, \(.throughput_ops_per_s|floor) ops/s, p50 \(.latency_ms.p50) ms, p99 \(.latency_ms.p99) ms, peak RSS \(.node_memory.peak_rss_mib*10|round/10) MiB"' \
       "$WORK/$name.$i.json" >&2
   done
   if [[ -n "${RESULTS_DIR:-}" ]]; then
@@ -112,31 +115,39 @@ run_scenario put-25MiB --mode put --value-size 26214400 --concurrency 8 --reques
 
 # --- Summarise: the median of each figure over the runs ---
 # Each figure's median is taken on its own, so one row can mix runs (as medians do).
+# Latency medians use only runs with at least one successful call ("-" if none had one).
+# shellcheck disable=SC2016  # jq variables, not shell ones
 MEDIANS='
   def median: sort | if length % 2 == 1 then .[length / 2 | floor]
                      else (.[length / 2 - 1] + .[length / 2]) / 2 end;
   def r(n): . * n | round / n;
+  map(select(.latency_ms.count > 0)) as $ok
+  | def lat(f): if ($ok | length) == 0 then "-" else ($ok | map(f) | median | r(1000)) end;
   [ (map(.throughput_ops_per_s) | median | r(10)),
     (map(.mb_per_s) | median | r(100)),
-    (map(.latency_ms.p50) | median | r(1000)),
-    (map(.latency_ms.p90) | median | r(1000)),
-    (map(.latency_ms.p99) | median | r(1000)),
-    (map(.latency_ms.p999) | median | r(1000)),
-    (map(.latency_ms.max) | median | r(1000)),
+    lat(.latency_ms.p50), lat(.latency_ms.p90), lat(.latency_ms.p99),
+    lat(.latency_ms.p999), lat(.latency_ms.max),
     (map(.errors) | add),
     (map(.node_memory.peak_rss_mib) | median | r(10)),
     (map(.node_memory.vm_hwm_mib) | max | r(10)) ] | @tsv'
 
+# num FORMAT VALUE: prints VALUE with FORMAT, or "-" as is.
+# shellcheck disable=SC2059  # the format is the argument
+num() { if [[ "$2" == "-" ]]; then printf -- '-'; else printf -- "$1" "$2"; fi; }
+
 echo
 echo "EdgeKV single-node benchmark: kv-node on $ENDPOINT, median of $RUNS runs" \
   "(latencies in ms; errors summed over runs)"
-printf '%-10s %11s %9s %9s %9s %9s %9s %9s %7s %13s\n' \
-  scenario ops/s MB/s p50 p90 p99 p99.9 max errors "peak RSS MiB"
+row='%-10s %11s %9s %9s %9s %9s %9s %9s %7s %13s\n'
+# shellcheck disable=SC2059
+printf "$row" scenario ops/s MB/s p50 p90 p99 p99.9 max errors "peak RSS MiB"
 for name in "${SCENARIOS[@]}"; do
   IFS=$'\t' read -r ops mbs p50 p90 p99 p999 max errors rss hwm < <(
     jq -s -r "$MEDIANS" "$WORK/$name".*.json)
-  printf '%-10s %11.1f %9.2f %9.3f %9.3f %9.3f %9.3f %9.3f %7d %13.1f\n' \
-    "$name" "$ops" "$mbs" "$p50" "$p90" "$p99" "$p999" "$max" "$errors" "$rss"
+  # shellcheck disable=SC2059
+  printf "$row" "$name" "$(num %.1f "$ops")" "$(num %.2f "$mbs")" "$(num %.3f "$p50")" \
+    "$(num %.3f "$p90")" "$(num %.3f "$p99")" "$(num %.3f "$p999")" "$(num %.3f "$max")" \
+    "$errors" "$(num %.1f "$rss")"
 done
 echo "node VmHWM (lifetime peak RSS) after all runs: ${hwm} MiB"
 for name in "${SCENARIOS[@]}"; do

@@ -6,9 +6,10 @@
 // workers and measures them.
 //
 // Measurement rules (what must stay true for the numbers to be honest):
-// - An operation is measured iff it starts after the warmup. With --requests, exactly
-//   `requests` operations are measured; otherwise every operation that starts before the
-//   deadline, and the elapsed time runs until the last of them finishes.
+// - With --requests, exactly the `requests` operations started after the warmup are
+//   measured. Otherwise an operation is measured iff it starts before the deadline and
+//   ends after the warmup (a call stalled across the warmup's end still counts), and the
+//   elapsed time runs until the last of them finishes.
 // - Latency is timed around the one SDK call with a monotonic clock; worker clients are
 //   expected not to retry (main() sets max_attempts = 1) so a failure costs one call.
 // - Failed calls count as errors by status code and never enter the latency figures.

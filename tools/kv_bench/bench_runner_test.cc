@@ -188,6 +188,29 @@ TEST_F(BenchRunnerTest, WarmupOperationsAreNotMeasured) {
   EXPECT_EQ(r->value_bytes, 30);
 }
 
+TEST_F(BenchRunnerTest, CallStalledAcrossTheWarmupEndIsMeasured) {
+  // The one worker's first call starts during the 200 ms warmup and returns at ~400 ms,
+  // after the 1 ms measuring window: it must be the one measured operation, not vanish.
+  std::atomic<int> gets{0};
+  ON_CALL(*mock_, Get(_, _, _, _)).WillByDefault(Invoke([&](auto&&...) {
+    if (gets++ == 0) absl::SleepFor(absl::Milliseconds(400));
+    return std::optional<ValueWithMetadata>(ValueWithMetadata{.value = "v"});
+  }));
+  BenchOptions o;
+  o.concurrency = 1;
+  o.keys = 4;
+  o.warmup = absl::Milliseconds(200);
+  o.duration = absl::Milliseconds(1);
+  BenchRunner runner = MakeRunner(o, 1);
+  ASSERT_TRUE(runner.Prepare().ok());
+  absl::StatusOr<BenchResult> r = runner.Run();
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(gets.load(), 1);
+  EXPECT_EQ(r->ops, 1);
+  EXPECT_GE(r->latency.max_us, 400000);
+  EXPECT_GE(r->elapsed, absl::Milliseconds(150));  // until the stalled call returned
+}
+
 TEST_F(BenchRunnerTest, DurationRunCountsMissesAndMeasuresAtLeastTheDuration) {
   ON_CALL(*mock_, Get(_, _, _, _)).WillByDefault(Return(std::optional<ValueWithMetadata>()));
   BenchOptions o;

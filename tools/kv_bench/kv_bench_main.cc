@@ -5,8 +5,9 @@
 //   kv-bench --endpoint 127.0.0.1:7400 --mode put --value-size 26214400 --concurrency 8
 //            --requests 8 --keys 8 --node-pid 1234 --json
 //
-// Exit codes: 0 the run completed (errors, if any, are in the report); 1 setup failed or
-// the node is unreachable, or not one operation succeeded; 2 bad flags.
+// Exit codes: 0 the run completed (errors, if any, are in the report); 1 the node is
+// unreachable or setup failed (nothing printed on stdout); 2 bad flags; 3 the run
+// completed and its report is printed, but not one measured operation succeeded.
 
 #include <unistd.h>
 
@@ -32,7 +33,9 @@ constexpr char kFooter[] = R"txt(Examples:
            --requests 8 --keys 8 --node-pid "$(pgrep -n kv-node)" --json
 
 Latencies are per SDK call (no retries), successful calls only, in milliseconds;
-percentiles are exact (nearest rank). Throughput counts successful calls.)txt";
+percentiles are exact (nearest rank). Throughput counts successful calls.
+Exit status: 0 done; 1 node unreachable or setup failed; 2 bad flags; 3 report
+printed but no measured operation succeeded.)txt";
 
 int Run(int argc, char** argv) {
   kv::bench::BenchOptions options;
@@ -153,7 +156,7 @@ int Run(int argc, char** argv) {
   if (result->ops == 0) {
     std::fprintf(stderr, "kv-bench: no operation succeeded (%lld errors): %s\n",
                  static_cast<long long>(result->errors), result->first_error.c_str());
-    return 1;
+    return 3;
   }
   return 0;
 }
