@@ -59,11 +59,16 @@ BulkGetReactor::BulkGetReactor(const ServiceContext* context,
     FinishWith(s);
     return;
   }
-  if (entry_ == entries_.size()) {
-    StartWriteLast(&message_, grpc::WriteOptions());
-  } else {
-    StartWrite(&message_);
-  }
+  WriteMessage();
+}
+
+void BulkGetReactor::WriteMessage() {
+  if (entry_ < entries_.size()) return StartWrite(&message_);
+  // The last message goes out together with the status (StartWriteLast would hold it
+  // back until Finish).
+  entries_.clear();
+  timer_.Finish(grpc::StatusCode::OK);
+  StartWriteAndFinish(&message_, grpc::WriteOptions(), grpc::Status::OK);
 }
 
 absl::Status BulkGetReactor::Prepare(const kv::v1::BulkGetRequest* request) {
@@ -163,14 +168,9 @@ absl::Status BulkGetReactor::FillNextMessage() {
 
 void BulkGetReactor::OnWriteDone(bool ok) {
   if (!ok) return FinishWith(absl::CancelledError("client went away during BulkGet"));
-  if (entry_ == entries_.size()) return FinishWith(absl::OkStatus());
   message_.Clear();
   if (absl::Status s = FillNextMessage(); !s.ok()) return FinishWith(s);
-  if (entry_ == entries_.size()) {
-    StartWriteLast(&message_, grpc::WriteOptions());
-  } else {
-    StartWrite(&message_);
-  }
+  WriteMessage();
 }
 
 void BulkGetReactor::FinishWith(const absl::Status& status) {

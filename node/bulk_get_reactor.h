@@ -35,6 +35,8 @@ class BulkGetReactor final : public grpc::ServerWriteReactor<kv::v1::BulkGetResp
   absl::Status FillNextMessage();
   // Appends up to `budget` bytes of entry_'s value from offset_ to `out`.
   absl::Status AppendValueBytes(int64_t budget, std::string* out);
+  // Writes message_, finishing the call with it when it is the last.
+  void WriteMessage();
   void FinishWith(const absl::Status& status);
 
   const ServiceContext* const ctx_;

@@ -25,8 +25,7 @@ void GetReactor::Start(const kv::v1::GetRequest* request) {
   ctx_->FillHeader(message_.mutable_header());
   if (!got->has_value()) {
     message_.set_found(false);
-    StartWriteLast(&message_, grpc::WriteOptions());
-    return;
+    return WriteFinal();
   }
   storage::StoredValue& value = **got;
   message_.set_found(true);
@@ -38,8 +37,7 @@ void GetReactor::Start(const kv::v1::GetRequest* request) {
   if (!value.blob) {
     message_.set_value_chunk(std::move(value.inline_value));
     if (ctx_->metrics) ctx_->metrics->AddValueBytesOut(value.size);
-    StartWriteLast(&message_, grpc::WriteOptions());
-    return;
+    return WriteFinal();
   }
   blob_ = std::move(value.blob);
   WriteNextChunk();
@@ -50,21 +48,21 @@ void GetReactor::WriteNextChunk() {
   if (!chunk.ok()) return FinishWith(chunk.status());
   if (ctx_->metrics) ctx_->metrics->AddValueBytesOut(static_cast<int64_t>(chunk->size()));
   message_.set_value_chunk(std::move(*chunk));
-  if (next_chunk_ == blob_->ref().chunk_count()) {
-    StartWriteLast(&message_, grpc::WriteOptions());
-  } else {
-    StartWrite(&message_);
-  }
+  if (next_chunk_ == blob_->ref().chunk_count()) return WriteFinal();
+  StartWrite(&message_);
+}
+
+void GetReactor::WriteFinal() {
+  // The last message goes out together with the status. (StartWriteLast would hold the
+  // message back until Finish, which this reactor only calls after the write is done.)
+  timer_.Finish(grpc::StatusCode::OK);
+  StartWriteAndFinish(&message_, grpc::WriteOptions(), grpc::Status::OK);
 }
 
 void GetReactor::OnWriteDone(bool ok) {
   if (!ok) return FinishWith(absl::CancelledError("client went away during Get"));
-  if (blob_ && next_chunk_ < blob_->ref().chunk_count()) {
-    message_.Clear();  // later messages carry only value parts
-    WriteNextChunk();
-    return;
-  }
-  FinishWith(absl::OkStatus());
+  message_.Clear();  // later messages carry only value parts
+  WriteNextChunk();
 }
 
 void GetReactor::FinishWith(const absl::Status& status) {

@@ -24,6 +24,7 @@ class GetReactor final : public grpc::ServerWriteReactor<kv::v1::GetResponse> {
  private:
   void Start(const kv::v1::GetRequest* request);
   void WriteNextChunk();
+  void WriteFinal();
   void FinishWith(const absl::Status& status);
 
   const ServiceContext* const ctx_;

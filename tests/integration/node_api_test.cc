@@ -384,6 +384,27 @@ TEST_F(NodeApiTest, ExportsRequestMetricsPerMethodAndStatus) {
   EXPECT_THAT(text, HasSubstr("kv_storage_applied_sequence 2"));
 }
 
+TEST_F(NodeApiTest, ReadsCompleteOnAnOtherwiseIdleConnection) {
+  // Regression: the last message of a Get or BulkGet was sent with StartWriteLast, which
+  // holds it until Finish, which the reactor only called after the write completed. A
+  // lone client then waited until its deadline.
+  const std::string ns = NewNamespace();
+  ASSERT_THAT(client_->Put(ns, "k", "v"), IsOk());
+  ASSERT_THAT(client_->Put(ns, "big", std::string(3 << 20, 'b')), IsOk());
+  ClientOptions options;
+  options.endpoint = node_->address();
+  options.timeout = absl::Seconds(20);
+  options.retry.max_attempts = 1;
+  Client lone = Client::Connect(options);
+  // A hang shows as DEADLINE_EXCEEDED.
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_THAT(lone.Get(ns, "k"), IsOkAndHolds(Optional(std::string("v"))));
+    EXPECT_THAT(lone.Get(ns, "missing"), IsOkAndHolds(Eq(std::nullopt)));
+    EXPECT_THAT(lone.Get(ns, "big"), IsOk());
+    EXPECT_THAT(lone.BulkGet(ns, {"k", "big"}), IsOk());
+  }
+}
+
 TEST_F(NodeApiTest, ServesTheStandardHealthService) {
   auto health = grpc::health::v1::Health::NewStub(channel_);
   grpc::health::v1::HealthCheckRequest request;

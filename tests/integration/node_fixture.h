@@ -2,8 +2,8 @@
 #define KV_TESTS_INTEGRATION_NODE_FIXTURE_H_
 
 // One node in the test process: in-memory LevelDB, simulated clock, its own metrics
-// registry, reached through gRPC's in-process channel by the real SDK (client) and by a
-// raw stub (to send what the SDK would refuse to).
+// registry, reached over loopback TCP on an ephemeral port by the real SDK (client) and
+// by a raw stub (to send what the SDK would refuse to).
 
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
@@ -46,7 +46,12 @@ class NodeFixture : public ::testing::Test {
     auto created = node::Node::Create(options, deps);
     ASSERT_TRUE(created.ok()) << created.status();
     node_ = std::move(*created);
-    channel_ = node_->InProcessChannel();
+    // Real TCP on loopback: the in-process transport hides flow-control and write-
+    // coalescing behaviour (a Get once hung over TCP yet passed in-process).
+    grpc::ChannelArguments args;
+    args.SetMaxReceiveMessageSize(-1);
+    channel_ = grpc::CreateCustomChannel(node_->address(), grpc::InsecureChannelCredentials(),
+                                         args);
     ClientOptions client_options;
     client_options.retry.initial_backoff = absl::Milliseconds(1);
     client_ = std::make_unique<Client>(MakeGrpcConnectionForChannel(client_options, channel_));
