@@ -40,6 +40,7 @@ int Run(int argc, char** argv) {
   std::string config_path, node_id, listen, metrics, data_dir, data_root, ready_file;
   double sweep_interval_s = 1.0, shutdown_grace_s = 10.0;
   bool list_nodes = false;
+  int grpc_memory_mib = 32;
   app.add_option("--config", config_path,
                  "Cluster config (YAML, see cluster-configs/); requires --node-id");
   app.add_option("--node-id", node_id, "This node's id (in the config, or any name)");
@@ -60,6 +61,11 @@ int Run(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   app.add_option("--shutdown-grace", shutdown_grace_s,
                  "Seconds in-flight calls may take to finish on shutdown")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--grpc-memory-mib", grpc_memory_mib,
+                 "Memory gRPC may use for network buffers before it slows senders down "
+                 "(0 = unlimited)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   app.add_flag("--list-nodes", list_nodes,
@@ -124,6 +130,7 @@ int Run(int argc, char** argv) {
   }
   options.sweeper.interval = absl::Seconds(sweep_interval_s);
   options.shutdown_grace = absl::Seconds(shutdown_grace_s);
+  options.grpc_memory_bytes = static_cast<size_t>(grpc_memory_mib) << 20;
 
   std::error_code ec;
   std::filesystem::create_directories(options.data_dir, ec);

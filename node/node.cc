@@ -1,6 +1,7 @@
 #include "node/node.h"
 
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/resource_quota.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -35,6 +36,11 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(const NodeOptions& options,
                            &node->port_);
   builder.RegisterService(node->service_.get());
   builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
+  if (options.grpc_memory_bytes > 0) {
+    grpc::ResourceQuota quota("kv-node-" + options.node_id);
+    quota.Resize(options.grpc_memory_bytes);
+    builder.SetResourceQuota(quota);
+  }
   node->server_ = builder.BuildAndStart();
   if (node->server_ == nullptr || node->port_ == 0) {
     return absl::UnavailableError(

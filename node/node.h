@@ -39,6 +39,11 @@ struct NodeOptions {
   SweeperOptions sweeper;
   // Largest request message accepted (value parts stream in smaller messages).
   int max_receive_message_bytes = 8 * 1024 * 1024;
+  // Memory gRPC may use for connection and stream buffers before it shrinks flow-control
+  // windows (a ResourceQuota). Without it, gRPC's bandwidth-delay probing lets each
+  // stream buffer many MiB ahead of a slow consumer: 8 concurrent 25 MiB puts held
+  // ~210 MiB of heap instead of ~110 MiB. 0 means unlimited.
+  size_t grpc_memory_bytes = 32 << 20;
   // How long shutdown waits for in-flight calls before cancelling them.
   absl::Duration shutdown_grace = absl::Seconds(10);
 };
