@@ -7,7 +7,7 @@ namespace kv::node {
 
 absl::Status ServiceContext::CheckNamespace(absl::string_view ns_id) const {
   KV_RETURN_IF_ERROR(ValidateNamespaceId(ns_id));
-  return store->GetNamespace(ns_id).status();
+  return store->CheckNamespace(ns_id);
 }
 
 }  // namespace kv::node

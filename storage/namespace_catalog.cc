@@ -10,20 +10,20 @@ void NamespaceCatalog::Set(absl::string_view id, NamespaceRecord record) {
 }
 
 std::optional<NamespaceRecord> NamespaceCatalog::Find(absl::string_view id) const {
-  absl::MutexLock lock(&mu_);
+  absl::ReaderMutexLock lock(&mu_);
   auto it = by_id_.find(id);
   if (it == by_id_.end()) return std::nullopt;
   return it->second.record;
 }
 
 bool NamespaceCatalog::IsLive(absl::string_view id) const {
-  absl::MutexLock lock(&mu_);
+  absl::ReaderMutexLock lock(&mu_);
   auto it = by_id_.find(id);
   return it != by_id_.end() && !it->second.record.tombstone;
 }
 
 std::optional<std::string> NamespaceCatalog::FindLiveByTitle(absl::string_view title) const {
-  absl::MutexLock lock(&mu_);
+  absl::ReaderMutexLock lock(&mu_);
   for (const auto& [id, entry] : by_id_) {
     if (!entry.record.tombstone && entry.record.title == title) return id;
   }
@@ -33,7 +33,7 @@ std::optional<std::string> NamespaceCatalog::FindLiveByTitle(absl::string_view t
 std::vector<NamespaceInfo> NamespaceCatalog::ListLive() const {
   std::vector<NamespaceInfo> out;
   {
-    absl::MutexLock lock(&mu_);
+    absl::ReaderMutexLock lock(&mu_);
     for (const auto& [id, entry] : by_id_) {
       if (!entry.record.tombstone) out.push_back({id, entry.record.title});
     }
@@ -46,7 +46,7 @@ std::vector<NamespaceInfo> NamespaceCatalog::ListLive() const {
 
 std::vector<std::string> NamespaceCatalog::PendingPurge() const {
   std::vector<std::string> out;
-  absl::MutexLock lock(&mu_);
+  absl::ReaderMutexLock lock(&mu_);
   for (const auto& [id, entry] : by_id_) {
     if (entry.record.tombstone && !entry.purged) out.push_back(id);
   }

@@ -261,6 +261,10 @@ absl::StatusOr<NamespaceInfo> Store::GetNamespace(absl::string_view ns_id) const
   return NamespaceInfo{std::string(ns_id), record->title};
 }
 
+absl::Status Store::CheckNamespace(absl::string_view ns_id) const {
+  return catalog_.IsLive(ns_id) ? absl::OkStatus() : NamespaceNotFoundError();
+}
+
 absl::StatusOr<std::optional<StoredValue>> Store::Get(absl::string_view ns_id,
                                                       absl::string_view key,
                                                       absl::Time now) const {

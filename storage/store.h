@@ -115,6 +115,8 @@ class Store {
   std::vector<NamespaceInfo> ListNamespaces() const { return catalog_.ListLive(); }
   // Returns the live namespace `ns_id`, or NOT_FOUND.
   absl::StatusOr<NamespaceInfo> GetNamespace(absl::string_view ns_id) const;
+  // Returns OK if `ns_id` names a live namespace, else NOT_FOUND "namespace not found".
+  absl::Status CheckNamespace(absl::string_view ns_id) const;
 
   // --- Reads ----------------------------------------------------------------------
   // Returns the live value of `key` at `now`, nullopt if absent, NOT_FOUND if the
