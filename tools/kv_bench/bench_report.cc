@@ -1,6 +1,9 @@
 #include "tools/kv_bench/bench_report.h"
 
+#include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -10,6 +13,16 @@ namespace {
 
 double Ms(int64_t us) { return static_cast<double>(us) / 1000.0; }
 double Mib(int64_t kib) { return static_cast<double>(kib) / 1024.0; }
+
+// MiB as JSON, null when the kernel did not report the figure.
+nlohmann::ordered_json MibOrNull(const std::optional<int64_t>& kib) {
+  return kib ? nlohmann::ordered_json(Mib(*kib)) : nlohmann::ordered_json(nullptr);
+}
+
+// "12.3 MiB", or "n/a" when the kernel did not report the figure.
+std::string MibText(const std::optional<int64_t>& kib) {
+  return kib ? absl::StrFormat("%.1f MiB", Mib(*kib)) : "n/a";
+}
 
 nlohmann::ordered_json LatencyJson(const LatencySummary& s) {
   return {{"count", s.count},    {"min", Ms(s.min_us)},       {"p50", Ms(s.p50_us)},
@@ -72,10 +85,13 @@ std::string FormatTable(const BenchResult& r) {
   }
   if (r.node_memory) {
     const RssReport& m = *r.node_memory;
+    // Peak anon is the node's own memory; RssFile is mostly LevelDB's mmapped tables
+    // (page cache), which VmRSS also counts.
     absl::StrAppendFormat(&out,
-                          "  %-14s pid %d: start %.1f MiB, peak %.1f MiB, VmHWM %.1f MiB"
-                          "  (%d samples",
+                          "  %-14s pid %d: start %.1f MiB, peak %.1f MiB, peak anon %s"
+                          " (file %s), VmHWM %.1f MiB  (%d samples",
                           "node RSS", m.pid, Mib(m.start_rss_kib), Mib(m.peak_rss_kib),
+                          MibText(m.peak_rss_anon_kib), MibText(m.peak_rss_file_kib),
                           Mib(m.vm_hwm_kib), m.samples);
     if (m.failed_reads > 0) absl::StrAppendFormat(&out, ", %d failed reads", m.failed_reads);
     absl::StrAppend(&out, ")\n");
@@ -118,6 +134,8 @@ std::string FormatJson(const BenchResult& r) {
                         {"failed_reads", m.failed_reads},
                         {"start_rss_mib", Mib(m.start_rss_kib)},
                         {"peak_rss_mib", Mib(m.peak_rss_kib)},
+                        {"peak_rss_anon_mib", MibOrNull(m.peak_rss_anon_kib)},
+                        {"peak_rss_file_mib", MibOrNull(m.peak_rss_file_kib)},
                         {"vm_hwm_mib", Mib(m.vm_hwm_kib)}};
   } else {
     j["node_memory"] = nullptr;

@@ -48,6 +48,10 @@ double MegabytesPerSecond(const BenchResult& result);
 // Returns a human-readable multi-line report.
 std::string FormatTable(const BenchResult& result);
 // Returns the report as one line of JSON. Latencies are in milliseconds, memory in MiB.
+// node_memory (null without --node-pid) has pid, samples, failed_reads, start_rss_mib,
+// peak_rss_mib (VmRSS), peak_rss_anon_mib (RssAnon: the node's own memory),
+// peak_rss_file_mib (RssFile: mmapped files, i.e. LevelDB tables in the page cache; the
+// two are null if the kernel has no such lines) and vm_hwm_mib.
 std::string FormatJson(const BenchResult& result);
 
 }  // namespace kv::bench

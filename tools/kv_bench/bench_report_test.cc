@@ -60,13 +60,32 @@ TEST(BenchReportTest, JsonHasStableFieldsInMilliseconds) {
 
 TEST(BenchReportTest, JsonReportsNodeMemoryInMib) {
   BenchResult r = SampleResult();
-  r.node_memory = RssReport{
-      .pid = 7, .samples = 12, .start_rss_kib = 1024, .peak_rss_kib = 307200, .vm_hwm_kib = 409600};
+  r.node_memory = RssReport{.pid = 7,
+                            .samples = 12,
+                            .start_rss_kib = 1024,
+                            .peak_rss_kib = 307200,
+                            .vm_hwm_kib = 409600,
+                            .peak_rss_anon_kib = 112640,
+                            .peak_rss_file_kib = 174592};
   nlohmann::json j = nlohmann::json::parse(FormatJson(r));
   EXPECT_EQ(j["node_memory"]["pid"], 7);
   EXPECT_DOUBLE_EQ(j["node_memory"]["start_rss_mib"].get<double>(), 1);
   EXPECT_DOUBLE_EQ(j["node_memory"]["peak_rss_mib"].get<double>(), 300);
+  EXPECT_DOUBLE_EQ(j["node_memory"]["peak_rss_anon_mib"].get<double>(), 110);
+  EXPECT_DOUBLE_EQ(j["node_memory"]["peak_rss_file_mib"].get<double>(), 170.5);
   EXPECT_DOUBLE_EQ(j["node_memory"]["vm_hwm_mib"].get<double>(), 400);
+}
+
+TEST(BenchReportTest, JsonAnonAndFileAreNullWithoutTheKernelLines) {
+  BenchResult r = SampleResult();
+  r.node_memory = RssReport{.pid = 7, .samples = 1, .start_rss_kib = 1024, .peak_rss_kib = 1024};
+  nlohmann::json j = nlohmann::json::parse(FormatJson(r));
+  ASSERT_TRUE(j["node_memory"].contains("peak_rss_anon_mib"));
+  ASSERT_TRUE(j["node_memory"].contains("peak_rss_file_mib"));
+  EXPECT_TRUE(j["node_memory"]["peak_rss_anon_mib"].is_null());
+  EXPECT_TRUE(j["node_memory"]["peak_rss_file_mib"].is_null());
+  EXPECT_DOUBLE_EQ(j["node_memory"]["peak_rss_mib"].get<double>(), 1);
+  EXPECT_THAT(FormatTable(r), HasSubstr("peak 1.0 MiB, peak anon n/a (file n/a), VmHWM 0.0 MiB"));
 }
 
 TEST(BenchReportTest, JsonSurvivesInvalidUtf8InErrors) {
@@ -83,9 +102,16 @@ TEST(BenchReportTest, TableShowsTheFigures) {
   EXPECT_THAT(table, HasSubstr("p50 1.000  p90 2.000  p99 2.000  p99.9 2.000  max 2.000"));
   EXPECT_THAT(table, HasSubstr("(2.00 MB/s)"));
   EXPECT_THAT(table, Not(HasSubstr("node RSS")));
-  r.node_memory = RssReport{
-      .pid = 7, .samples = 3, .start_rss_kib = 1024, .peak_rss_kib = 2048, .vm_hwm_kib = 4096};
-  EXPECT_THAT(FormatTable(r), HasSubstr("peak 2.0 MiB, VmHWM 4.0 MiB"));
+  r.node_memory = RssReport{.pid = 7,
+                            .samples = 3,
+                            .start_rss_kib = 1024,
+                            .peak_rss_kib = 2048,
+                            .vm_hwm_kib = 4096,
+                            .peak_rss_anon_kib = 1536,
+                            .peak_rss_file_kib = 512};
+  EXPECT_THAT(FormatTable(r),
+              HasSubstr("start 1.0 MiB, peak 2.0 MiB, peak anon 1.5 MiB (file 0.5 MiB), "
+                        "VmHWM 4.0 MiB  (3 samples)"));
 }
 
 }  // namespace

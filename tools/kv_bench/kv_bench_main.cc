@@ -95,8 +95,10 @@ int Run(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
   app.add_option("--node-pid", options.node_pid,
-                 "Sample this process's VmRSS every 10 ms during the run and report its peak "
-                 "(and VmHWM); the node must run on this machine")
+                 "Sample this process's /proc/<pid>/status every 10 ms during the run and "
+                 "report its peak VmRSS, peak RssAnon (its own memory), peak RssFile "
+                 "(mmapped files: LevelDB's tables in the page cache) and VmHWM; the node "
+                 "must run on this machine")
       ->check(CLI::PositiveNumber);
   app.add_option("--timeout", timeout_s, "Deadline of each call, seconds")
       ->capture_default_str()

@@ -13,6 +13,13 @@
 namespace kv::bench {
 namespace {
 
+// Returns the larger of `peak` and `sample`, ignoring a missing one.
+std::optional<int64_t> MaxOf(std::optional<int64_t> peak, std::optional<int64_t> sample) {
+  if (!sample) return peak;
+  if (!peak) return sample;
+  return std::max(*peak, *sample);
+}
+
 // Parses the value of a "Name:\t  1234 kB" line (after the name); nullopt if malformed.
 std::optional<int64_t> ParseKib(absl::string_view rest) {
   rest = absl::StripAsciiWhitespace(rest);
@@ -33,6 +40,10 @@ ProcStatusMemory ParseProcStatusMemory(absl::string_view status_text) {
       out.vm_rss_kib = ParseKib(rest);
     } else if (absl::ConsumePrefix(&rest, "VmHWM:")) {
       out.vm_hwm_kib = ParseKib(rest);
+    } else if (absl::ConsumePrefix(&rest, "RssAnon:")) {
+      out.rss_anon_kib = ParseKib(rest);
+    } else if (absl::ConsumePrefix(&rest, "RssFile:")) {
+      out.rss_file_kib = ParseKib(rest);
     }
   }
   return out;
@@ -68,6 +79,8 @@ RssSampler::RssSampler(int pid, absl::Duration interval, const ProcStatusMemory&
   report_.start_rss_kib = *first.vm_rss_kib;
   report_.peak_rss_kib = *first.vm_rss_kib;
   report_.vm_hwm_kib = first.vm_hwm_kib.value_or(0);
+  report_.peak_rss_anon_kib = first.rss_anon_kib;
+  report_.peak_rss_file_kib = first.rss_file_kib;
 }
 
 RssSampler::~RssSampler() {
@@ -92,6 +105,8 @@ void RssSampler::Sample() {
   ++report_.samples;
   report_.peak_rss_kib = std::max(report_.peak_rss_kib, *memory->vm_rss_kib);
   if (memory->vm_hwm_kib) report_.vm_hwm_kib = std::max(report_.vm_hwm_kib, *memory->vm_hwm_kib);
+  report_.peak_rss_anon_kib = MaxOf(report_.peak_rss_anon_kib, memory->rss_anon_kib);
+  report_.peak_rss_file_kib = MaxOf(report_.peak_rss_file_kib, memory->rss_file_kib);
 }
 
 RssReport RssSampler::Stop() {
