@@ -40,7 +40,8 @@ int Run(int argc, char** argv) {
   std::string config_path, node_id, listen, metrics, data_dir, data_root, ready_file;
   double sweep_interval_s = 1.0, shutdown_grace_s = 10.0;
   bool list_nodes = false;
-  int grpc_memory_mib = 32;
+  int grpc_memory_mib = 0;
+  bool grpc_bdp_probe = false;
   app.add_option("--config", config_path,
                  "Cluster config (YAML, see cluster-configs/); requires --node-id");
   app.add_option("--node-id", node_id, "This node's id (in the config, or any name)");
@@ -63,9 +64,13 @@ int Run(int argc, char** argv) {
                  "Seconds in-flight calls may take to finish on shutdown")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
+  app.add_flag("--grpc-bdp-probe", grpc_bdp_probe,
+               "Let gRPC grow flow-control windows to the link's bandwidth-delay product: "
+               "faster large transfers to distant clients, but each upload may buffer many "
+               "MiB in the node (default off: about one 1 MiB message per upload)");
   app.add_option("--grpc-memory-mib", grpc_memory_mib,
-                 "Memory gRPC may use for network buffers before it slows senders down "
-                 "(0 = unlimited)")
+                 "Hard cap on gRPC's buffer memory; past it new streams are refused with "
+                 "RESOURCE_EXHAUSTED (0 = no cap)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   app.add_flag("--list-nodes", list_nodes,
@@ -131,6 +136,7 @@ int Run(int argc, char** argv) {
   options.sweeper.interval = absl::Seconds(sweep_interval_s);
   options.shutdown_grace = absl::Seconds(shutdown_grace_s);
   options.grpc_memory_bytes = static_cast<size_t>(grpc_memory_mib) << 20;
+  options.grpc_bdp_probe = grpc_bdp_probe;
 
   std::error_code ec;
   std::filesystem::create_directories(options.data_dir, ec);

@@ -36,6 +36,7 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(const NodeOptions& options,
                            &node->port_);
   builder.RegisterService(node->service_.get());
   builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, options.grpc_bdp_probe ? 1 : 0);
   if (options.grpc_memory_bytes > 0) {
     grpc::ResourceQuota quota("kv-node-" + options.node_id);
     quota.Resize(options.grpc_memory_bytes);

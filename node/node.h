@@ -39,11 +39,16 @@ struct NodeOptions {
   SweeperOptions sweeper;
   // Largest request message accepted (value parts stream in smaller messages).
   int max_receive_message_bytes = 8 * 1024 * 1024;
-  // Memory gRPC may use for connection and stream buffers before it shrinks flow-control
-  // windows (a ResourceQuota). Without it, gRPC's bandwidth-delay probing lets each
-  // stream buffer many MiB ahead of a slow consumer: 8 concurrent 25 MiB puts held
-  // ~210 MiB of heap instead of ~110 MiB. 0 means unlimited.
-  size_t grpc_memory_bytes = 32 << 20;
+  // gRPC's bandwidth-delay-product probing. On, it grows each stream's flow-control
+  // window to what the link could carry, so a client can push many MiB ahead of a node
+  // that is busy storing (8 concurrent 25 MiB puts held ~210 MiB of gRPC read buffers).
+  // Off, a stream's window stays at 64 KiB plus the message being read, so buffering per
+  // upload stays around one message; the price is throughput to far-away clients
+  // (about one 1 MiB message per round trip per stream).
+  bool grpc_bdp_probe = false;
+  // A hard cap on gRPC's memory (a ResourceQuota); 0 = none. Past it gRPC sheds load:
+  // new streams are reset with RESOURCE_EXHAUSTED, so set it only as a safety net.
+  size_t grpc_memory_bytes = 0;
   // How long shutdown waits for in-flight calls before cancelling them.
   absl::Duration shutdown_grace = absl::Seconds(10);
 };
