@@ -5,6 +5,7 @@
 #include "common/limits.h"
 #include "common/status_macros.h"
 #include "common/validation.h"
+#include "node/put_options.h"
 
 namespace kv::node {
 namespace {
@@ -115,27 +116,18 @@ void BulkPutReactor::Process() {
 void BulkPutReactor::BeginItem(const kv::v1::BulkPutItem& item) {
   Item& it = current_.emplace();
   it.key = item.key();
-  it.value_size = item.value_size();
-  absl::Status s = ValidateKey(item.key());
-  if (s.ok()) s = ValidateValueSize(item.value_size());
-  if (s.ok() && item.has_metadata()) {
-    s = ValidateMetadata(item.metadata());
-    it.metadata = item.metadata();
+  it.value_size = item.has_value_size() ? std::max<int64_t>(item.value_size(), 0)
+                                        : static_cast<int64_t>(item.value_chunk().size());
+  absl::StatusOr<PutOptions> options = ValidatePut(item, ctx_->clock->Now());
+  if (!options.ok()) {
+    it.error = std::string(options.status().message());
+    return;
   }
-  if (s.ok()) {
-    absl::StatusOr<int64_t> expiration = ResolveExpiration(
-        item.has_expiration() ? std::optional<int64_t>(item.expiration()) : std::nullopt,
-        item.has_expiration_ttl() ? std::optional<int64_t>(item.expiration_ttl()) : std::nullopt,
-        ctx_->clock->Now());
-    if (expiration.ok()) it.expiration = *expiration;
-    s = expiration.status();
-  }
-  if (!s.ok()) {
-    it.error = std::string(s.message());
-  } else if (it.value_size > ctx_->store->options().inline_value_limit) {
+  it.expiration = options->expiration;
+  it.metadata = std::move(options->metadata);
+  if (it.value_size > ctx_->store->options().inline_value_limit) {
     it.builder = ctx_->store->NewValueBuilder();
   }
-  if (it.value_size < 0) it.value_size = 0;
 }
 
 void BulkPutReactor::Feed(absl::string_view data, std::function<void()> next) {

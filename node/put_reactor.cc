@@ -5,6 +5,7 @@
 #include "common/limits.h"
 #include "common/status_macros.h"
 #include "common/validation.h"
+#include "node/put_options.h"
 
 namespace kv::node {
 
@@ -16,22 +17,10 @@ PutReactor::PutReactor(const ServiceContext* context, grpc::CallbackServerContex
 
 absl::Status PutReactor::AcceptFirst() {
   KV_RETURN_IF_ERROR(ctx_->CheckNamespace(message_.namespace_id()));
-  KV_RETURN_IF_ERROR(ValidateKey(message_.key()));
-  if (message_.has_value_size()) {
-    KV_RETURN_IF_ERROR(ValidateValueSize(message_.value_size()));
-    announced_size_ = message_.value_size();
-  }
-  if (message_.has_metadata()) {
-    KV_RETURN_IF_ERROR(ValidateMetadata(message_.metadata()));
-    metadata_ = message_.metadata();
-  }
-  KV_ASSIGN_OR_RETURN(
-      expiration_,
-      ResolveExpiration(
-          message_.has_expiration() ? std::optional<int64_t>(message_.expiration()) : std::nullopt,
-          message_.has_expiration_ttl() ? std::optional<int64_t>(message_.expiration_ttl())
-                                        : std::nullopt,
-          ctx_->clock->Now()));
+  KV_ASSIGN_OR_RETURN(PutOptions options, ValidatePut(message_, ctx_->clock->Now()));
+  if (message_.has_value_size()) announced_size_ = message_.value_size();
+  expiration_ = options.expiration;
+  metadata_ = std::move(options.metadata);
   ns_id_ = message_.namespace_id();
   key_ = message_.key();
   builder_ = ctx_->store->NewValueBuilder();
