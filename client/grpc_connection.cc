@@ -92,7 +92,8 @@ class GrpcConnection final : public Connection {
   absl::Status DeleteNamespace(const std::string& namespace_id) override {
     kv::v1::DeleteNamespaceRequest request;
     request.set_namespace_id(namespace_id);
-    return Call<absl::Status>(true, [&](grpc::ClientContext& ctx) {
+    // Not retried: a retry after a delete that landed would report NOT_FOUND.
+    return Call<absl::Status>(false, [&](grpc::ClientContext& ctx) {
       kv::v1::DeleteNamespaceResponse response;
       return FromGrpcStatus(stub_->DeleteNamespace(&ctx, request, &response));
     });

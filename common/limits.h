@@ -14,6 +14,9 @@ inline constexpr int64_t kMaxValueBytes = 25 * 1024 * 1024;  // 26,214,400
 inline constexpr int64_t kMaxMetadataBytes = 1024;
 inline constexpr int64_t kMinExpirationTtlSeconds = 60;
 inline constexpr int64_t kMinCacheTtlSeconds = 30;
+// The last second of the year 9999: later expirations (and TTLs reaching past it) are
+// refused, which also keeps now + ttl from overflowing.
+inline constexpr int64_t kMaxExpirationSeconds = 253402300799;
 inline constexpr int64_t kMaxListLimit = 1000;
 inline constexpr int64_t kDefaultListLimit = 1000;
 inline constexpr int64_t kMaxBulkGetKeys = 100;

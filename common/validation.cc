@@ -109,6 +109,10 @@ absl::StatusOr<int64_t> ResolveExpiration(std::optional<int64_t> expiration,
       return absl::InvalidArgumentError(absl::StrCat(
           "Invalid expiration_ttl of ", ttl, ". Expiration TTL must be at least 60."));
     }
+    if (ttl > kMaxExpirationSeconds - now_s) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "Invalid expiration_ttl of ", ttl, ". Expiration must be before the year 10000."));
+    }
     return now_s + ttl;
   }
   if (expiration.has_value()) {
@@ -123,6 +127,10 @@ absl::StatusOr<int64_t> ResolveExpiration(std::optional<int64_t> expiration,
       return absl::InvalidArgumentError(
           absl::StrCat("Invalid expiration of ", e,
                        ". Expiration times must be at least 60 seconds in the future."));
+    }
+    if (e > kMaxExpirationSeconds) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "Invalid expiration of ", e, ". Expiration must be before the year 10000."));
     }
     return e;
   }

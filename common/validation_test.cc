@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <string>
 
 #include "common/limits.h"
@@ -131,6 +132,25 @@ TEST(ResolveExpirationTest, AbsoluteBoundaries) {
   EXPECT_THAT(ResolveExpiration(1'800'000'059, std::nullopt, kNow),
               StatusIs(StatusCode::kInvalidArgument));
   EXPECT_THAT(ResolveExpiration(1'800'000'060, std::nullopt, kNow), IsOkAndHolds(1'800'000'060));
+}
+
+TEST(ResolveExpirationTest, RefusesExpirationsPastTheYear9999WithoutOverflow) {
+  // Regression: now + INT64_MAX overflowed into a negative expiration, so an
+  // acknowledged put was never readable.
+  EXPECT_THAT(ResolveExpiration(std::nullopt, std::numeric_limits<int64_t>::max(), kNow),
+              StatusIs(StatusCode::kInvalidArgument,
+                       "Invalid expiration_ttl of 9223372036854775807. Expiration must be before "
+                       "the year 10000."));
+  const int64_t max_ttl = kMaxExpirationSeconds - 1'800'000'000;
+  EXPECT_THAT(ResolveExpiration(std::nullopt, max_ttl, kNow), IsOkAndHolds(kMaxExpirationSeconds));
+  EXPECT_THAT(ResolveExpiration(std::nullopt, max_ttl + 1, kNow),
+              StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_THAT(ResolveExpiration(kMaxExpirationSeconds, std::nullopt, kNow),
+              IsOkAndHolds(kMaxExpirationSeconds));
+  EXPECT_THAT(ResolveExpiration(kMaxExpirationSeconds + 1, std::nullopt, kNow),
+              StatusIs(StatusCode::kInvalidArgument,
+                       "Invalid expiration of 253402300800. Expiration must be before the year "
+                       "10000."));
 }
 
 TEST(ResolveExpirationTest, SubsecondNowRoundsDown) {

@@ -77,19 +77,23 @@ absl::Status BulkPutReactor::CountBytes(int64_t bytes) {
 }
 
 void BulkPutReactor::Process() {
-  if (!continuation_done_ && !message_.continuation().empty()) {
+  // A loop, not recursion: a message may carry thousands of small items, and each one
+  // taken synchronously continues here. Only a store callback re-enters Process().
+  while (true) {
+    if (!continuation_done_ && !message_.continuation().empty()) {
+      continuation_done_ = true;
+      if (!current_) {
+        return FinishWith(absl::InvalidArgumentError(
+            "BulkPut continuation bytes arrived with no value in progress"));
+      }
+      if (absl::Status s = CountBytes(message_.continuation().size()); !s.ok()) {
+        return FinishWith(s);
+      }
+      if (!Feed(message_.continuation())) return;
+      continue;
+    }
     continuation_done_ = true;
-    if (!current_) {
-      return FinishWith(absl::InvalidArgumentError(
-          "BulkPut continuation bytes arrived with no value in progress"));
-    }
-    if (absl::Status s = CountBytes(message_.continuation().size()); !s.ok()) {
-      return FinishWith(s);
-    }
-    return Feed(message_.continuation(), [this] { Process(); });
-  }
-  continuation_done_ = true;
-  if (next_item_ < message_.items_size()) {
+    if (next_item_ >= message_.items_size()) break;
     if (current_) {
       return FinishWith(absl::InvalidArgumentError(absl::StrCat(
           "BulkPut item started before the value of key \"", current_->key, "\" was complete")));
@@ -102,7 +106,7 @@ void BulkPutReactor::Process() {
                                                item.metadata().size());
     if (absl::Status s = CountBytes(bytes); !s.ok()) return FinishWith(s);
     BeginItem(item);
-    return Feed(item.value_chunk(), [this] { Process(); });
+    if (!Feed(item.value_chunk())) return;
   }
   // The message is consumed: commit if enough is pending, then read on.
   auto read_next = [this] {
@@ -130,25 +134,25 @@ void BulkPutReactor::BeginItem(const kv::v1::BulkPutItem& item) {
   }
 }
 
-void BulkPutReactor::Feed(absl::string_view data, std::function<void()> next) {
+bool BulkPutReactor::Feed(absl::string_view data) {
   Item& it = *current_;
   it.received += static_cast<int64_t>(data.size());
   if (it.received > it.value_size) {
-    return FinishWith(absl::InvalidArgumentError(absl::StrCat(
+    FinishWith(absl::InvalidArgumentError(absl::StrCat(
         "BulkPut sent more than the announced value_size ", it.value_size, " for key \"",
         it.key, "\"")));
+    return false;
   }
   if (ctx_->metrics) ctx_->metrics->AddValueBytesIn(static_cast<int64_t>(data.size()));
   const bool complete = it.received == it.value_size;
   if (it.error || !it.builder) {
     if (!it.error) it.inline_value.append(data.data(), data.size());
     if (complete) CompleteItem(std::nullopt);
-    return next();
+    return true;
   }
-  it.builder->Append(data, [this, complete, next = std::move(next)](absl::Status s) {
-    if (!s.ok()) return FinishWith(s);
-    if (!complete) return next();
-    current_->builder->Finish([this, next](absl::StatusOr<storage::ValueRef> ref) {
+  // A large value: once its last byte is stored, take the blob and resume.
+  auto finish_item = [this] {
+    current_->builder->Finish([this](absl::StatusOr<storage::ValueRef> ref) {
       if (!ref.ok()) return FinishWith(ref.status());
       if (ref->blob) {
         CompleteItem(ref->blob);
@@ -156,9 +160,18 @@ void BulkPutReactor::Feed(absl::string_view data, std::function<void()> next) {
         current_->inline_value = std::move(ref->inline_value);
         CompleteItem(std::nullopt);
       }
-      next();
+      Process();
     });
+  };
+  const bool buffered = it.builder->Append(data, [this, complete, finish_item](absl::Status s) {
+    if (!s.ok()) return FinishWith(s);
+    if (complete) return finish_item();
+    Process();
   });
+  if (!buffered) return false;  // the callback resumes
+  if (!complete) return true;
+  finish_item();
+  return false;
 }
 
 void BulkPutReactor::CompleteItem(std::optional<storage::BlobRef> blob) {

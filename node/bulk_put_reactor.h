@@ -46,8 +46,9 @@ class BulkPutReactor final : public grpc::ServerReadReactor<kv::v1::BulkPutReque
   // Processes message_ from where it stopped; returns when waiting on the store.
   void Process();
   void BeginItem(const kv::v1::BulkPutItem& item);
-  // Feeds value bytes to the current item, then runs `next` (unless the call finished).
-  void Feed(absl::string_view data, std::function<void()> next);
+  // Feeds value bytes to the current item. Returns true to go on at once; false when
+  // the call finished or a store callback will resume Process().
+  bool Feed(absl::string_view data);
   void CompleteItem(std::optional<storage::BlobRef> blob);
   absl::Status CountBytes(int64_t bytes);
   void Flush(std::function<void()> next);

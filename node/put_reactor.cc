@@ -18,7 +18,10 @@ PutReactor::PutReactor(const ServiceContext* context, grpc::CallbackServerContex
 absl::Status PutReactor::AcceptFirst() {
   KV_RETURN_IF_ERROR(ctx_->CheckNamespace(message_.namespace_id()));
   KV_ASSIGN_OR_RETURN(PutOptions options, ValidatePut(message_, ctx_->clock->Now()));
-  if (message_.has_value_size()) announced_size_ = message_.value_size();
+  if (!message_.has_value_size()) {
+    return absl::InvalidArgumentError("Put must announce value_size in its first message");
+  }
+  announced_size_ = message_.value_size();
   expiration_ = options.expiration;
   metadata_ = std::move(options.metadata);
   ns_id_ = message_.namespace_id();
@@ -32,9 +35,9 @@ void PutReactor::OnReadDone(bool ok) {
     // The client half-closed (or went away: then nothing it sent is committed).
     if (call_->IsCancelled()) return FinishWith(absl::CancelledError("client cancelled the put"));
     if (!started_) return FinishWith(absl::InvalidArgumentError("Put stream carried no request"));
-    if (announced_size_ && builder_->size() != *announced_size_) {
+    if (builder_->size() != announced_size_) {
       return FinishWith(absl::InvalidArgumentError(
-          absl::StrCat("Put announced value_size ", *announced_size_, " but sent ",
+          absl::StrCat("Put announced value_size ", announced_size_, " but sent ",
                        builder_->size(), " bytes")));
     }
     return Commit();
@@ -45,18 +48,22 @@ void PutReactor::OnReadDone(bool ok) {
   }
   const int64_t total = builder_->size() + static_cast<int64_t>(message_.value_chunk().size());
   if (absl::Status s = ValidateValueSize(total); !s.ok()) return FinishWith(s);
-  if (announced_size_ && total > *announced_size_) {
+  if (total > announced_size_) {
     return FinishWith(absl::InvalidArgumentError(absl::StrCat(
-        "Put announced value_size ", *announced_size_, " but sent more bytes")));
+        "Put announced value_size ", announced_size_, " but sent more bytes")));
   }
   if (ctx_->metrics) {
     ctx_->metrics->AddValueBytesIn(static_cast<int64_t>(message_.value_chunk().size()));
   }
-  builder_->Append(message_.value_chunk(), [this](absl::Status s) {
+  const bool buffered = builder_->Append(message_.value_chunk(), [this](absl::Status s) {
     if (!s.ok()) return FinishWith(s);
     message_.Clear();
     StartRead(&message_);
   });
+  if (buffered) {
+    message_.Clear();
+    StartRead(&message_);
+  }
 }
 
 void PutReactor::Commit() {

@@ -38,7 +38,7 @@ class PutReactor final : public grpc::ServerReadReactor<kv::v1::PutRequest> {
   bool started_ = false;
   std::string ns_id_;
   std::string key_;
-  std::optional<int64_t> announced_size_;
+  int64_t announced_size_ = 0;
   int64_t expiration_ = 0;
   std::optional<std::string> metadata_;
   std::unique_ptr<storage::ValueBuilder> builder_;

@@ -20,17 +20,15 @@ ValueBuilder::~ValueBuilder() {
       [](absl::Status) {}, 64);
 }
 
-void ValueBuilder::Append(absl::string_view data, Done done) {
+bool ValueBuilder::Append(absl::string_view data, Done done) {
   buffer_.append(data.data(), data.size());
   total_ += static_cast<int64_t>(data.size());
-  if (static_cast<int64_t>(buffer_.size()) < chunk_bytes_) {
-    done(absl::OkStatus());
-    return;
-  }
+  if (static_cast<int64_t>(buffer_.size()) < chunk_bytes_) return true;
   const size_t full = buffer_.size() / chunk_bytes_ * chunk_bytes_;
   std::string chunks = buffer_.substr(0, full);
   buffer_.erase(0, full);
   WriteChunks(std::move(chunks), std::move(done));
+  return false;
 }
 
 void ValueBuilder::Finish(absl::AnyInvocable<void(absl::StatusOr<ValueRef>)> done) {

@@ -52,8 +52,10 @@ class ValueBuilder {
   ValueBuilder(const ValueBuilder&) = delete;
   ValueBuilder& operator=(const ValueBuilder&) = delete;
 
-  // Adds `data` to the value; `done` runs once the builder can take more.
-  void Append(absl::string_view data, Done done);
+  // Adds `data` to the value. Returns true when `data` was only buffered and the builder
+  // can take more at once; `done` is then never called. Returns false when full chunks
+  // are being written; `done` runs (on the committer thread) once they are stored.
+  [[nodiscard]] bool Append(absl::string_view data, Done done);
 
   // Writes what is buffered and returns the value to put. The returned blob, if any, is
   // owned by whoever commits it (the store frees it if the put is rejected).

@@ -127,7 +127,9 @@ absl::Status MutationApplier::Expire(Txn& txn, absl::string_view ns_id, absl::st
   KV_ASSIGN_OR_RETURN(std::optional<std::string> current, txn.Get(data_key));
   if (!current) return absl::OkStatus();
   RecordView old;
-  if (!DecodeRecord(*current, &old)) return Corrupt(data_key);
+  // A corrupt record must not stall the sweep for every key behind it: the index entry
+  // goes, the record stays for a read to report (DATA_LOSS) and repair to replace.
+  if (!DecodeRecord(*current, &old)) return absl::OkStatus();
   if (old.tombstone || old.expiration == 0 || old.expiration > now_seconds) {
     return absl::OkStatus();  // stale index entry: the key was rewritten since
   }

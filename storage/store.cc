@@ -268,43 +268,45 @@ absl::Status Store::CheckNamespace(absl::string_view ns_id) const {
 absl::StatusOr<std::optional<StoredValue>> Store::Get(absl::string_view ns_id,
                                                       absl::string_view key,
                                                       absl::Time now) const {
-  if (!catalog_.IsLive(ns_id)) return NamespaceNotFoundError();
+  KV_RETURN_IF_ERROR(CheckNamespace(ns_id));
   const std::string data_key = keys::Data(ns_id, key);
   const int64_t now_s = absl::ToUnixSeconds(now);
+  // Released on every path unless a BlobReader takes it over.
+  struct SnapshotGuard {
+    leveldb::DB* db;
+    const leveldb::Snapshot* snapshot = nullptr;
+    ~SnapshotGuard() {
+      if (snapshot != nullptr) db->ReleaseSnapshot(snapshot);
+    }
+  } guard{db_.get()};
   leveldb::ReadOptions options;
   std::string raw;
   RecordView record;
   while (true) {
+    options.snapshot = guard.snapshot;
     leveldb::Status s = db_->Get(options, data_key, &raw);
-    if (s.IsNotFound()) break;
+    if (s.IsNotFound()) return std::optional<StoredValue>();
     if (!s.ok()) return FromLevelDbStatus(s);
-    if (!DecodeRecord(raw, &record)) {
-      return absl::DataLossError("storage: corrupt record");
-    }
-    if (!record.LiveAt(now_s)) break;
-    if (record.blob && options.snapshot == nullptr) {
-      // Chunks must come from the same point in time as the record: read it again at a
-      // snapshot that the BlobReader then keeps.
-      options.snapshot = db_->GetSnapshot();
-      continue;
-    }
-    StoredValue out;
-    out.expiration = record.expiration;
-    if (record.metadata) out.metadata = std::string(*record.metadata);
-    out.hlc = record.hlc;
-    out.origin = std::string(record.origin);
-    out.size = record.value_size();
-    if (record.blob) {
-      out.blob = std::make_unique<BlobReader>(db_.get(), options.snapshot, *record.blob);
-      options.snapshot = nullptr;  // owned by the reader now
-    } else {
-      out.inline_value = std::string(record.inline_value);
-    }
-    if (options.snapshot != nullptr) db_->ReleaseSnapshot(options.snapshot);
-    return std::optional<StoredValue>(std::move(out));
+    if (!DecodeRecord(raw, &record)) return absl::DataLossError("storage: corrupt record");
+    if (!record.LiveAt(now_s)) return std::optional<StoredValue>();
+    if (!record.blob || guard.snapshot != nullptr) break;
+    // Chunks must come from the same point in time as the record: read it again at a
+    // snapshot that the BlobReader then keeps.
+    guard.snapshot = db_->GetSnapshot();
   }
-  if (options.snapshot != nullptr) db_->ReleaseSnapshot(options.snapshot);
-  return std::optional<StoredValue>();
+  StoredValue out;
+  out.expiration = record.expiration;
+  if (record.metadata) out.metadata = std::string(*record.metadata);
+  out.hlc = record.hlc;
+  out.origin = std::string(record.origin);
+  out.size = record.value_size();
+  if (record.blob) {
+    out.blob = std::make_unique<BlobReader>(db_.get(), std::exchange(guard.snapshot, nullptr),
+                                            *record.blob);
+  } else {
+    out.inline_value = std::string(record.inline_value);
+  }
+  return std::optional<StoredValue>(std::move(out));
 }
 
 absl::StatusOr<ListPage> Store::List(absl::string_view ns_id, absl::string_view prefix,
@@ -359,6 +361,11 @@ void Store::Commit(std::vector<Mutation> mutations, CommitDone done) {
     exclusive = exclusive || m.IsNamespaceOp();
     bytes += ApproximateBytes(m);
   }
+  // Blobs a failed job leaves behind are freed here; an applied job owns them.
+  std::vector<BlobRef> blobs;
+  for (const Mutation& m : mutations) {
+    if (const auto* put = std::get_if<PutValue>(&m.op); put && put->blob) blobs.push_back(*put->blob);
+  }
   auto result = std::make_shared<CommitResult>();
   result->items.resize(mutations.size());
   committer_->Submit(
@@ -370,7 +377,10 @@ void Store::Commit(std::vector<Mutation> mutations, CommitDone done) {
         }
         return absl::OkStatus();
       },
-      [this, result, done = std::move(done)](absl::Status status) mutable {
+      [this, result, blobs = std::move(blobs), done = std::move(done)](absl::Status status) mutable {
+        if (!status.ok()) {
+          for (const BlobRef& blob : blobs) DiscardBlob(blob);
+        }
         result->status = std::move(status);
         result->sequence = applied_sequence_.load();
         done(std::move(*result));
