@@ -34,12 +34,17 @@ kv_install_deps() {
   DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-# Configures build/ once and builds the given targets (all when none), incrementally.
-kv_build() {
+# Configures $KV_BUILD_DIR once, with any extra cmake arguments given.
+kv_build_dir_configure() {
   if [ ! -f "$KV_BUILD_DIR/build.ninja" ]; then
     kv_log "configuring $KV_BUILD_DIR"
-    cmake -S "$KV_ROOT" -B "$KV_BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+    cmake -S "$KV_ROOT" -B "$KV_BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
   fi
+}
+
+# Builds the given targets (all when none) in $KV_BUILD_DIR, incrementally.
+kv_build() {
+  kv_build_dir_configure
   kv_log "building ${*:-everything} (-j$KV_JOBS)"
   CCACHE_BASEDIR="$KV_ROOT" ninja -C "$KV_BUILD_DIR" -j"$KV_JOBS" "$@"
 }
