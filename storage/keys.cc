@@ -45,6 +45,12 @@ std::string Upload(uint64_t blob_id) {
   return out;
 }
 
+std::string Log(uint64_t sequence) {
+  std::string out(1, kLogTag);
+  PutFixed64BE(&out, sequence);
+  return out;
+}
+
 bool DecodeNamespace(absl::string_view encoded, absl::string_view* ns_id) {
   if (encoded.size() != 1 + kNamespaceIdLength || encoded[0] != kNamespaceTag) return false;
   *ns_id = encoded.substr(1);
@@ -80,6 +86,12 @@ bool DecodeUpload(absl::string_view encoded, uint64_t* blob_id) {
   if (encoded.size() != 9 || encoded[0] != kUploadTag) return false;
   encoded.remove_prefix(1);
   return GetFixed64BE(&encoded, blob_id);
+}
+
+bool DecodeLog(absl::string_view encoded, uint64_t* sequence) {
+  if (encoded.size() != 9 || encoded[0] != kLogTag) return false;
+  encoded.remove_prefix(1);
+  return GetFixed64BE(&encoded, sequence);
 }
 
 std::string PrefixSuccessor(absl::string_view prefix) {

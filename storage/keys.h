@@ -18,12 +18,15 @@ inline constexpr char kNamespaceTag = 'n';  // n <ns id:32>                  -> 
 inline constexpr char kDataTag = 'd';       // d <ns id:32> <key>            -> Record
 inline constexpr char kChunkTag = 'c';      // c <blob:u64be> <index:u32be>  -> value bytes
 inline constexpr char kExpiryTag = 'x';     // x <exp:u64be> <ns id:32> <key> -> ""
-inline constexpr char kUploadTag = 'u';     // u <blob:u64be>                -> ns id (in flight)
+inline constexpr char kUploadTag = 'u';     // u <blob:u64be>                -> "" (in flight)
+inline constexpr char kLogTag = 'l';        // l <seq:u64be>                 -> LogEntry
 
 // Meta names.
 inline constexpr absl::string_view kMetaFormat = "format";       // decimal format version
 inline constexpr absl::string_view kMetaHlc = "hlc";             // u64be HLC high-water mark
 inline constexpr absl::string_view kMetaSequence = "seq";        // u64be applied sequence
+inline constexpr absl::string_view kMetaEpoch = "epoch";         // u64be log lineage
+inline constexpr absl::string_view kMetaLogStart = "log_start";  // u64be first retained entry
 
 std::string Meta(absl::string_view name);
 std::string Namespace(absl::string_view ns_id);
@@ -34,6 +37,7 @@ std::string Chunk(uint64_t blob_id, uint32_t index);
 std::string ChunkPrefix(uint64_t blob_id);
 std::string Expiry(int64_t expiration, absl::string_view ns_id, absl::string_view key);
 std::string Upload(uint64_t blob_id);
+std::string Log(uint64_t sequence);
 
 // Decoders return false when `encoded` is not a key of that kind.
 bool DecodeNamespace(absl::string_view encoded, absl::string_view* ns_id);
@@ -42,6 +46,7 @@ bool DecodeChunk(absl::string_view encoded, uint64_t* blob_id, uint32_t* index);
 bool DecodeExpiry(absl::string_view encoded, int64_t* expiration, absl::string_view* ns_id,
                   absl::string_view* key);
 bool DecodeUpload(absl::string_view encoded, uint64_t* blob_id);
+bool DecodeLog(absl::string_view encoded, uint64_t* sequence);
 
 // Returns the smallest string greater than every string that starts with `prefix`, or ""
 // when there is none (prefix all 0xff). Used as an exclusive scan bound.

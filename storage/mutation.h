@@ -49,16 +49,42 @@ struct DeleteNamespace {
   std::string ns_id;
 };
 
-using MutationOp =
-    std::variant<PutValue, DeleteValue, CreateNamespace, RenameNamespace, DeleteNamespace>;
+// A namespace record as replicated: applied last-writer-wins, without the origin's
+// title checks (the origin already made them).
+struct PutNamespaceRecord {
+  std::string ns_id;
+  NamespaceRecord record;
+};
+
+// A replicated sequence number with nothing left to apply.
+struct Noop {};
+
+using MutationOp = std::variant<PutValue, DeleteValue, CreateNamespace, RenameNamespace,
+                                DeleteNamespace, PutNamespaceRecord, Noop>;
+
+// How a mutation relates to the replication log.
+enum class Sequencing {
+  // Committed here (the origin): gets the next sequence number and a log entry.
+  kAssign,
+  // Replicated from the origin's log: carries its sequence number, which must be the
+  // next one (earlier ones are duplicates and are skipped).
+  kReplicated,
+  // Anti-entropy repair: applied last-writer-wins, outside the log.
+  kRepair,
+};
 
 struct Mutation {
   MutationOp op;
-  HlcTimestamp hlc = 0;  // 0 = stamp at commit
+  HlcTimestamp hlc = 0;  // 0 = stamp at commit (kAssign only)
   std::string origin;    // node that stamped it
+  Sequencing sequencing = Sequencing::kAssign;
+  uint64_t seq = 0;      // kReplicated: this mutation's sequence number
 
   bool IsNamespaceOp() const {
-    return !std::holds_alternative<PutValue>(op) && !std::holds_alternative<DeleteValue>(op);
+    return std::holds_alternative<CreateNamespace>(op) ||
+           std::holds_alternative<RenameNamespace>(op) ||
+           std::holds_alternative<DeleteNamespace>(op) ||
+           std::holds_alternative<PutNamespaceRecord>(op);
   }
 };
 

@@ -13,18 +13,56 @@ absl::Status Corrupt(absl::string_view key) {
                                           " bytes"));
 }
 
+// Reads the current record of `data_key` into `*raw` / `*view`; false when absent.
+absl::StatusOr<bool> ReadRecord(Txn& txn, const std::string& data_key, std::string* raw,
+                                RecordView* view) {
+  KV_ASSIGN_OR_RETURN(std::optional<std::string> current, txn.Get(data_key));
+  if (!current) return false;
+  *raw = std::move(*current);
+  if (!DecodeRecord(*raw, view)) return Corrupt(data_key);
+  return true;
+}
+
 }  // namespace
 
 absl::Status MutationApplier::Apply(Txn& txn, Mutation& m) {
-  if (m.hlc == 0) {
-    m.hlc = clock_->Now();
-    m.origin = node_id_;
-  } else {
-    clock_->Observe(m.hlc);
+  switch (m.sequencing) {
+    case Sequencing::kAssign:
+      if (m.hlc == 0) {
+        m.hlc = clock_->Now();
+        m.origin = node_id_;
+      } else {
+        clock_->Observe(m.hlc);
+      }
+      break;
+    case Sequencing::kReplicated:
+      if (m.seq <= txn.sequence()) return absl::OkStatus();  // delivered twice
+      if (m.seq != txn.sequence() + 1) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "replication gap: next sequence is ", txn.sequence() + 1, ", got ", m.seq));
+      }
+      clock_->Observe(m.hlc);
+      break;
+    case Sequencing::kRepair:
+      clock_->Observe(m.hlc);
+      break;
   }
-  if (auto* put = std::get_if<PutValue>(&m.op)) return ApplyPut(txn, m, *put);
-  if (auto* del = std::get_if<DeleteValue>(&m.op)) return ApplyDelete(txn, m, *del);
-  return ApplyNamespace(txn, m);
+  LogEntry entry;
+  entry.hlc = m.hlc;
+  entry.origin = m.origin;
+  absl::Status s;
+  if (auto* put = std::get_if<PutValue>(&m.op)) {
+    s = ApplyPut(txn, m, *put, &entry);
+  } else if (auto* del = std::get_if<DeleteValue>(&m.op)) {
+    s = ApplyDelete(txn, m, *del, &entry);
+  } else if (std::holds_alternative<Noop>(m.op)) {
+    entry.kind = LogKind::kNoop;
+  } else {
+    s = ApplyNamespace(txn, m, &entry);
+  }
+  if (!s.ok() || m.sequencing == Sequencing::kRepair) return s;
+  txn.Put(keys::Log(txn.NextSequence()), EncodeLogEntry(entry));
+  return absl::OkStatus();
 }
 
 void MutationApplier::FreeBlob(Txn& txn, const BlobRef& blob) {
@@ -32,29 +70,43 @@ void MutationApplier::FreeBlob(Txn& txn, const BlobRef& blob) {
   txn.Delete(keys::Upload(blob.id));
 }
 
-void MutationApplier::FreeReferences(Txn& txn, const RecordView& old, absl::string_view ns_id,
-                                     absl::string_view key,
-                                     const std::optional<BlobRef>& keep_blob) {
-  if (old.blob && !(keep_blob && keep_blob->id == old.blob->id)) FreeBlob(txn, *old.blob);
-  if (old.expiration != 0) txn.Delete(keys::Expiry(old.expiration, ns_id, key));
+void MutationApplier::StageHash(Txn& txn, absl::string_view ns_id, absl::string_view key,
+                                HlcTimestamp hlc, absl::string_view origin) {
+  txn.OnDurable([hashes = hashes_, bucket = BucketOf(ns_id, key),
+                 delta = VersionHash(ns_id, key, hlc, origin)] { hashes->Apply(bucket, delta); });
 }
 
-absl::Status MutationApplier::ApplyPut(Txn& txn, const Mutation& m, PutValue& put) {
+void MutationApplier::Retire(Txn& txn, const RecordView& old, absl::string_view ns_id,
+                             absl::string_view key, const std::optional<BlobRef>& keep_blob) {
+  if (old.blob && !(keep_blob && keep_blob->id == old.blob->id)) FreeBlob(txn, *old.blob);
+  if (old.expiration != 0) txn.Delete(keys::Expiry(old.expiration, ns_id, key));
+  if (!old.tombstone) StageHash(txn, ns_id, key, old.hlc, old.origin);
+}
+
+absl::Status MutationApplier::ApplyPut(Txn& txn, const Mutation& m, PutValue& put,
+                                       LogEntry* entry) {
+  entry->kind = LogKind::kPut;
+  entry->ns_id = put.ns_id;
+  entry->key = put.key;
   if (!catalog_->IsLive(put.ns_id)) {
     if (put.blob) FreeBlob(txn, *put.blob);
-    return NamespaceNotFoundError();
+    // The origin refuses it; a replica skips it (the namespace was deleted since).
+    return m.sequencing == Sequencing::kAssign ? NamespaceNotFoundError() : absl::OkStatus();
   }
   const std::string data_key = keys::Data(put.ns_id, put.key);
-  KV_ASSIGN_OR_RETURN(std::optional<std::string> current, txn.Get(data_key));
+  std::string raw;
   RecordView old;
-  if (current) {
-    if (!DecodeRecord(*current, &old)) return Corrupt(data_key);
-    if (old.hlc == m.hlc && old.origin == m.origin) return absl::OkStatus();  // replayed
-    if (Supersedes(old.hlc, old.origin, m.hlc, m.origin)) {
-      if (put.blob) FreeBlob(txn, *put.blob);
-      return absl::OkStatus();  // a newer write already won
+  KV_ASSIGN_OR_RETURN(const bool exists, ReadRecord(txn, data_key, &raw, &old));
+  if (exists) {
+    const bool same = old.hlc == m.hlc && old.origin == m.origin;
+    if (same || Supersedes(old.hlc, old.origin, m.hlc, m.origin)) {
+      // A replay, or a newer write already won.
+      if (put.blob && !(same && old.blob && old.blob->id == put.blob->id)) {
+        FreeBlob(txn, *put.blob);
+      }
+      return absl::OkStatus();
     }
-    FreeReferences(txn, old, put.ns_id, put.key, put.blob);
+    Retire(txn, old, put.ns_id, put.key, put.blob);
   }
   RecordFields fields;
   fields.hlc = m.hlc;
@@ -66,31 +118,53 @@ absl::Status MutationApplier::ApplyPut(Txn& txn, const Mutation& m, PutValue& pu
   txn.Put(data_key, EncodeRecord(fields));
   if (put.expiration != 0) txn.Put(keys::Expiry(put.expiration, put.ns_id, put.key), "");
   if (put.blob) txn.Delete(keys::Upload(put.blob->id));  // the upload is now owned
-  txn.NextSequence();
+  StageHash(txn, put.ns_id, put.key, m.hlc, m.origin);
   return absl::OkStatus();
 }
 
-absl::Status MutationApplier::ApplyDelete(Txn& txn, const Mutation& m, const DeleteValue& del) {
-  if (!catalog_->IsLive(del.ns_id)) return NamespaceNotFoundError();
+absl::Status MutationApplier::ApplyDelete(Txn& txn, const Mutation& m, const DeleteValue& del,
+                                          LogEntry* entry) {
+  entry->kind = LogKind::kDelete;
+  entry->ns_id = del.ns_id;
+  entry->key = del.key;
+  if (!catalog_->IsLive(del.ns_id)) {
+    return m.sequencing == Sequencing::kAssign ? NamespaceNotFoundError() : absl::OkStatus();
+  }
   const std::string data_key = keys::Data(del.ns_id, del.key);
-  KV_ASSIGN_OR_RETURN(std::optional<std::string> current, txn.Get(data_key));
-  if (current) {
-    RecordView old;
-    if (!DecodeRecord(*current, &old)) return Corrupt(data_key);
+  std::string raw;
+  RecordView old;
+  KV_ASSIGN_OR_RETURN(const bool exists, ReadRecord(txn, data_key, &raw, &old));
+  if (exists) {
     if (old.hlc == m.hlc && old.origin == m.origin) return absl::OkStatus();
     if (Supersedes(old.hlc, old.origin, m.hlc, m.origin)) return absl::OkStatus();
-    FreeReferences(txn, old, del.ns_id, del.key, std::nullopt);
+    Retire(txn, old, del.ns_id, del.key, std::nullopt);
   }
   RecordFields tombstone;
   tombstone.hlc = m.hlc;
   tombstone.origin = m.origin;
   tombstone.tombstone = true;
   txn.Put(data_key, EncodeRecord(tombstone));
-  txn.NextSequence();
   return absl::OkStatus();
 }
 
-absl::Status MutationApplier::ApplyNamespace(Txn& txn, const Mutation& m) {
+void MutationApplier::StageNamespace(Txn& txn, const std::string& id,
+                                     const NamespaceRecord& next) {
+  txn.Put(keys::Namespace(id), EncodeNamespaceRecord(next));
+  txn.OnDurable([catalog = catalog_, id, next]() mutable { catalog->Set(id, std::move(next)); });
+}
+
+absl::Status MutationApplier::ApplyNamespace(Txn& txn, const Mutation& m, LogEntry* entry) {
+  entry->kind = LogKind::kNamespace;
+  if (const auto* replicated = std::get_if<PutNamespaceRecord>(&m.op)) {
+    entry->ns_id = replicated->ns_id;
+    entry->ns_record = replicated->record;
+    std::optional<NamespaceRecord> current = catalog_->Find(replicated->ns_id);
+    if (!current || Supersedes(replicated->record.hlc, replicated->record.origin, current->hlc,
+                               current->origin)) {
+      StageNamespace(txn, replicated->ns_id, replicated->record);
+    }
+    return absl::OkStatus();
+  }
   NamespaceRecord next;
   next.hlc = m.hlc;
   next.origin = m.origin;
@@ -114,9 +188,9 @@ absl::Status MutationApplier::ApplyNamespace(Txn& txn, const Mutation& m) {
     next.title = current->title;
     next.tombstone = true;
   }
-  txn.Put(keys::Namespace(id), EncodeNamespaceRecord(next));
-  txn.NextSequence();
-  txn.OnDurable([catalog = catalog_, id, next]() mutable { catalog->Set(id, std::move(next)); });
+  entry->ns_id = id;
+  entry->ns_record = next;
+  StageNamespace(txn, id, next);
   return absl::OkStatus();
 }
 
@@ -124,16 +198,18 @@ absl::Status MutationApplier::Expire(Txn& txn, absl::string_view ns_id, absl::st
                                      int64_t now_seconds, absl::string_view expiry_key) {
   txn.Delete(expiry_key);
   const std::string data_key = keys::Data(ns_id, key);
-  KV_ASSIGN_OR_RETURN(std::optional<std::string> current, txn.Get(data_key));
-  if (!current) return absl::OkStatus();
+  std::string raw;
   RecordView old;
+  absl::StatusOr<bool> exists = ReadRecord(txn, data_key, &raw, &old);
   // A corrupt record must not stall the sweep for every key behind it: the index entry
   // goes, the record stays for a read to report (DATA_LOSS) and repair to replace.
-  if (!DecodeRecord(*current, &old)) return absl::OkStatus();
-  if (old.tombstone || old.expiration == 0 || old.expiration > now_seconds) {
+  if (exists.status().code() == absl::StatusCode::kDataLoss) return absl::OkStatus();
+  if (!exists.ok()) return exists.status();
+  if (!*exists || old.tombstone || old.expiration == 0 || old.expiration > now_seconds) {
     return absl::OkStatus();  // stale index entry: the key was rewritten since
   }
   if (old.blob) FreeBlob(txn, *old.blob);
+  StageHash(txn, ns_id, key, old.hlc, old.origin);
   // Keep the version as a tombstone so an older write delivered late cannot revive it.
   RecordFields tombstone;
   tombstone.hlc = old.hlc;
@@ -145,10 +221,10 @@ absl::Status MutationApplier::Expire(Txn& txn, absl::string_view ns_id, absl::st
 
 absl::Status MutationApplier::Purge(Txn& txn, absl::string_view ns_id, absl::string_view key) {
   const std::string data_key = keys::Data(ns_id, key);
-  KV_ASSIGN_OR_RETURN(std::optional<std::string> current, txn.Get(data_key));
-  if (!current) return absl::OkStatus();
+  std::string raw;
   RecordView old;
-  if (DecodeRecord(*current, &old)) FreeReferences(txn, old, ns_id, key, std::nullopt);
+  absl::StatusOr<bool> exists = ReadRecord(txn, data_key, &raw, &old);
+  if (exists.ok() && *exists) Retire(txn, old, ns_id, key, std::nullopt);
   txn.Delete(data_key);
   return absl::OkStatus();
 }

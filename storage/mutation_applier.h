@@ -6,16 +6,21 @@
 // Invariants
 // - A data key holds at most one record; the record with the greater (hlc, origin)
 //   wins, so applying mutations in any order, any number of times, leaves the same state.
+// - Every sequenced mutation (assigned here, or replicated) gets exactly the next
+//   sequence number and a log entry in the same batch as its data, whether or not its
+//   version won: the log stays dense and gap-free.
 // - A record's expiry-index entry ('x') and blob chunks ('c') exist exactly as long as
 //   the record that names them: replacing or deleting a record frees both in the same
-//   batch.
-// - A rejected or superseded put frees the blob it carried.
+//   batch. A rejected or superseded put frees the blob it carried.
+// - The bucket hashes change only once the batch holding the change is durable.
 // Thread safety: used only on the committer thread.
 
 #include <string>
 
 #include "absl/status/status.h"
 #include "common/hybrid_clock.h"
+#include "storage/bucket_hashes.h"
+#include "storage/log_entry.h"
 #include "storage/mutation.h"
 #include "storage/namespace_catalog.h"
 #include "storage/txn.h"
@@ -24,13 +29,16 @@ namespace kv::storage {
 
 class MutationApplier {
  public:
-  // `catalog` and `clock` must outlive the applier. `node_id` stamps local mutations.
-  MutationApplier(NamespaceCatalog* catalog, HybridClock* clock, std::string node_id)
-      : catalog_(catalog), clock_(clock), node_id_(std::move(node_id)) {}
+  // Everything passed must outlive the applier. `node_id` stamps local mutations.
+  MutationApplier(NamespaceCatalog* catalog, HybridClock* clock, BucketHashes* hashes,
+                  std::string node_id)
+      : catalog_(catalog), clock_(clock), hashes_(hashes), node_id_(std::move(node_id)) {}
 
-  // Applies `m` in `txn`, stamping it first when m.hlc == 0. Returns OK when applied or
-  // superseded by a newer write; NOT_FOUND (unknown namespace) or ALREADY_EXISTS (title
-  // taken) when rejected with nothing staged; another code for a storage failure.
+  // Applies `m` in `txn` (stamping it first when it is kAssign with hlc == 0). Returns OK
+  // when applied, superseded by a newer write, or a duplicate of an applied sequence
+  // number; NOT_FOUND (unknown namespace) or ALREADY_EXISTS (title taken) when a kAssign
+  // mutation is rejected with nothing staged; FAILED_PRECONDITION when a replicated
+  // sequence number is not the next one; another code for a storage failure.
   absl::Status Apply(Txn& txn, Mutation& m);
 
   // Replaces the record of (ns_id, key) with a tombstone if it expired at or before
@@ -45,15 +53,22 @@ class MutationApplier {
   static void FreeBlob(Txn& txn, const BlobRef& blob);
 
  private:
-  absl::Status ApplyPut(Txn& txn, const Mutation& m, PutValue& put);
-  absl::Status ApplyDelete(Txn& txn, const Mutation& m, const DeleteValue& del);
-  absl::Status ApplyNamespace(Txn& txn, const Mutation& m);
-  // Frees what the current record of `data_key` refers to, unless it is `keep_blob`.
-  static void FreeReferences(Txn& txn, const RecordView& old, absl::string_view ns_id,
-                             absl::string_view key, const std::optional<BlobRef>& keep_blob);
+  // Each fills `entry` (the log entry of a sequenced mutation).
+  absl::Status ApplyPut(Txn& txn, const Mutation& m, PutValue& put, LogEntry* entry);
+  absl::Status ApplyDelete(Txn& txn, const Mutation& m, const DeleteValue& del, LogEntry* entry);
+  absl::Status ApplyNamespace(Txn& txn, const Mutation& m, LogEntry* entry);
+  // Writes `next` as the record of namespace `id`, published to the catalog when durable.
+  void StageNamespace(Txn& txn, const std::string& id, const NamespaceRecord& next);
+  // Frees what `old` refers to, unless it is `keep_blob`, and XORs it out of its bucket.
+  void Retire(Txn& txn, const RecordView& old, absl::string_view ns_id, absl::string_view key,
+              const std::optional<BlobRef>& keep_blob);
+  // XORs a live version into (or out of) its bucket once the batch is durable.
+  void StageHash(Txn& txn, absl::string_view ns_id, absl::string_view key, HlcTimestamp hlc,
+                 absl::string_view origin);
 
   NamespaceCatalog* const catalog_;
   HybridClock* const clock_;
+  BucketHashes* const hashes_;
   const std::string node_id_;
 };
 

@@ -7,6 +7,7 @@
 
 #include <utility>
 
+#include "absl/random/random.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
@@ -169,10 +170,22 @@ absl::Status Store::Recover() {
     }
     return absl::OkStatus();
   };
-  uint64_t sequence = 0, hlc_high_water = 0;
+  uint64_t sequence = 0, hlc_high_water = 0, epoch = 0, log_start = 1;
   KV_RETURN_IF_ERROR(read_u64(keys::kMetaSequence, &sequence));
   KV_RETURN_IF_ERROR(read_u64(keys::kMetaHlc, &hlc_high_water));
+  KV_RETURN_IF_ERROR(read_u64(keys::kMetaEpoch, &epoch));
+  KV_RETURN_IF_ERROR(read_u64(keys::kMetaLogStart, &log_start));
+  if (epoch == 0) {
+    // A new log lineage. Replicas following another lineage adopt it with ResetLog.
+    absl::BitGen gen;
+    epoch = absl::Uniform<uint64_t>(absl::IntervalClosed, gen, 1, UINT64_MAX);
+    std::string encoded;
+    PutFixed64BE(&encoded, epoch);
+    fixups.Put(keys::Meta(keys::kMetaEpoch), encoded);
+  }
   applied_sequence_ = sequence;
+  epoch_ = epoch;
+  log_start_ = log_start;
 
   std::unique_ptr<leveldb::Iterator> it(db->NewIterator(leveldb::ReadOptions()));
   // Namespace catalog.
@@ -185,6 +198,19 @@ absl::Status Store::Recover() {
       return absl::DataLossError("storage: corrupt namespace record");
     }
     catalog_.Set(id, std::move(record));
+  }
+  // Bucket hashes of the live versions, for anti-entropy.
+  const std::string data_prefix(1, keys::kDataTag);
+  for (it->Seek(data_prefix); it->Valid() && it->key().starts_with(data_prefix); it->Next()) {
+    absl::string_view ns, key;
+    RecordView record;
+    if (!keys::DecodeData(ToView(it->key()), &ns, &key) ||
+        !DecodeRecord(ToView(it->value()), &record)) {
+      continue;  // a corrupt record reads as DATA_LOSS and is left for repair
+    }
+    if (!record.tombstone) {
+      hashes_.Apply(BucketOf(ns, key), VersionHash(ns, key, record.hlc, record.origin));
+    }
   }
   // Uploads a crash interrupted: free their chunks.
   const std::string upload_prefix(1, keys::kUploadTag);
@@ -225,7 +251,8 @@ absl::Status Store::Recover() {
   if (!s.ok()) return FromLevelDbStatus(s);
 
   hlc_ = std::make_unique<HybridClock>(clock_, hlc_high_water);
-  applier_ = std::make_unique<MutationApplier>(&catalog_, hlc_.get(), options_.node_id);
+  applier_ = std::make_unique<MutationApplier>(&catalog_, hlc_.get(), &hashes_, options_.node_id);
+  waiters_ = std::make_unique<SequenceWaiters>(sequence);
   if (metrics_) metrics_->applied_sequence.Set(static_cast<double>(sequence));
 
   GroupCommitter::Hooks hooks;
@@ -240,6 +267,13 @@ absl::Status Store::Recover() {
   hooks.after_write = [this](uint64_t seq) {
     applied_sequence_ = seq;
     if (metrics_) metrics_->applied_sequence.Set(static_cast<double>(seq));
+    waiters_->Advance(seq);
+    std::vector<std::function<void(uint64_t)>> listeners;
+    {
+      absl::MutexLock lock(&listeners_mu_);
+      listeners = listeners_;
+    }
+    for (auto& listener : listeners) listener(seq);
   };
   if (metrics_) {
     hooks.observe = [m = metrics_.get()](size_t jobs, size_t bytes, double seconds,

@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -30,10 +31,13 @@
 #include "leveldb/env.h"
 #include "leveldb/filter_policy.h"
 #include "storage/blob.h"
+#include "storage/bucket_hashes.h"
 #include "storage/group_committer.h"
+#include "storage/log_entry.h"
 #include "storage/mutation.h"
 #include "storage/mutation_applier.h"
 #include "storage/namespace_catalog.h"
+#include "storage/sequence_waiters.h"
 
 namespace prometheus {
 class Registry;
@@ -85,6 +89,47 @@ struct ListPage {
   bool complete = true;
   // When !complete: the last key examined; the next page starts strictly after it.
   std::string resume_after;
+};
+
+// A record as stored, for shipping to another replica: its version and, unless it is a
+// tombstone, its value (inline, or chunked through `blob` at a snapshot).
+struct ShippedRecord {
+  std::string ns_id;
+  std::string key;
+  HlcTimestamp hlc = 0;
+  std::string origin;
+  bool tombstone = false;
+  int64_t expiration = 0;
+  std::optional<std::string> metadata;
+  int64_t size = 0;
+  std::string inline_value;
+  std::unique_ptr<BlobReader> blob;
+};
+
+// One replication log entry with what to ship for it.
+struct ShippedEntry {
+  uint64_t seq = 0;
+  LogEntry entry;
+  // kPut/kDelete: the key's current record (it may be newer than the entry: last-writer-
+  // wins makes that harmless); nullopt when the key is gone (shipped as a no-op).
+  std::optional<ShippedRecord> record;
+};
+
+// A version as listed for anti-entropy (no value).
+struct VersionInfo {
+  std::string ns_id;
+  std::string key;
+  HlcTimestamp hlc = 0;
+  std::string origin;
+  bool tombstone = false;
+};
+
+// What a replica tells peers about itself.
+struct ReplicaSummary {
+  uint64_t epoch = 0;            // lineage of its log
+  uint64_t applied_sequence = 0;
+  uint64_t log_start = 1;        // first retained log entry
+  uint64_t hash = 0;             // BucketHashes::Total()
 };
 
 // The outcome of Commit: `status` is a failure of the whole batch (storage error or
@@ -150,6 +195,41 @@ class Store {
   // Removes up to `max_keys` keys of deleted namespaces. Returns how many it removed.
   absl::StatusOr<int> PurgeDeletedNamespaces(int max_keys);
 
+  // --- Replication (store_replication.cc) -----------------------------------------
+  // Returns up to `max_entries` log entries from `from` on (fewer when they pass
+  // `max_bytes` of values), read at one snapshot. An entry whose record is chunked comes
+  // alone, first in its batch. OUT_OF_RANGE if `from` is below LogStart().
+  absl::StatusOr<std::vector<ShippedEntry>> ReadLog(uint64_t from, int max_entries,
+                                                    int64_t max_bytes) const;
+  // Returns the current versions (tombstones included) of every data key whose bucket is
+  // in `buckets` (all when empty), plus every namespace record, read at one snapshot, and
+  // the applied sequence at that snapshot.
+  absl::Status ScanVersions(const std::vector<uint32_t>& buckets,
+                            std::vector<VersionInfo>* versions,
+                            std::vector<std::pair<std::string, NamespaceRecord>>* namespaces,
+                            uint64_t* applied_sequence) const;
+  // Returns the current record of each key (skipping absent ones), values included.
+  absl::StatusOr<std::vector<ShippedRecord>> ReadRecords(
+      const std::vector<std::pair<std::string, std::string>>& keys) const;
+  // Adopts another log's lineage after a repair: sets the epoch and applied sequence and
+  // drops this replica's log entries (they belong to the old lineage).
+  absl::Status ResetLog(uint64_t epoch, uint64_t applied_sequence);
+  // Deletes log entries below `keep_from` (retention). Returns how many it deleted.
+  absl::StatusOr<int> TrimLog(uint64_t keep_from, int max_entries);
+  // Calls done(true) once AppliedSequence() >= seq, or done(false) at `deadline`.
+  void WaitForSequence(uint64_t seq, absl::Time deadline, SequenceWaiters::Done done) {
+    waiters_->Wait(seq, deadline, std::move(done));
+  }
+  // Adds a listener called (on the committer thread, after each durable group) with the
+  // new applied sequence. Listeners must be quick; they can't be removed: add them only
+  // from objects that outlive the store.
+  void AddSequenceListener(std::function<void(uint64_t)> listener);
+
+  ReplicaSummary Summary() const;
+  std::vector<uint64_t> BucketHashSnapshot() const { return hashes_.Snapshot(); }
+  uint64_t Epoch() const { return epoch_.load(); }
+  uint64_t LogStart() const { return log_start_.load(); }
+
   // Returns the number of mutations applied (the replication position).
   uint64_t AppliedSequence() const { return applied_sequence_.load(); }
   // Returns the number of write jobs waiting for the committer.
@@ -171,11 +251,22 @@ class Store {
   std::unique_ptr<leveldb::DB> db_;
   std::unique_ptr<Metrics> metrics_;
 
+  // Reads one record at `snapshot` (nullptr: latest) into `out`; false when absent.
+  absl::StatusOr<bool> ReadShippedRecord(absl::string_view ns_id, absl::string_view key,
+                                         const leveldb::Snapshot* snapshot,
+                                         ShippedRecord* out) const;
+
   NamespaceCatalog catalog_;
+  BucketHashes hashes_;
   std::unique_ptr<HybridClock> hlc_;
   std::unique_ptr<MutationApplier> applier_;
+  std::unique_ptr<SequenceWaiters> waiters_;
   std::atomic<uint64_t> applied_sequence_{0};
+  std::atomic<uint64_t> epoch_{0};
+  std::atomic<uint64_t> log_start_{1};
   std::atomic<uint64_t> next_blob_id_{1};
+  absl::Mutex listeners_mu_;
+  std::vector<std::function<void(uint64_t)>> listeners_ ABSL_GUARDED_BY(listeners_mu_);
   // Declared last: destroyed (drained) first, while everything it uses still exists.
   std::unique_ptr<GroupCommitter> committer_;
 };

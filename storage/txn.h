@@ -40,6 +40,8 @@ class Txn {
   // Returns the next replication sequence number (dense, gap-free across committed jobs).
   uint64_t NextSequence() { return ++sequence_; }
   uint64_t sequence() const { return sequence_; }
+  // Moves the sequence to `sequence` (a repair that adopts a peer's position).
+  void SetSequence(uint64_t sequence) { sequence_ = sequence; }
 
   // Runs `action` on the committer thread after the group is durable, before callbacks.
   void OnDurable(absl::AnyInvocable<void()> action) { on_durable_.push_back(std::move(action)); }
