@@ -88,7 +88,7 @@ absl::Status MutationApplier::ApplyPut(Txn& txn, const Mutation& m, PutValue& pu
   entry->kind = LogKind::kPut;
   entry->ns_id = put.ns_id;
   entry->key = put.key;
-  if (!catalog_->IsLive(put.ns_id)) {
+  if (!NamespaceLive(txn, put.ns_id)) {
     if (put.blob) FreeBlob(txn, *put.blob);
     // The origin refuses it; a replica skips it (the namespace was deleted since).
     return m.sequencing == Sequencing::kAssign ? NamespaceNotFoundError() : absl::OkStatus();
@@ -127,7 +127,7 @@ absl::Status MutationApplier::ApplyDelete(Txn& txn, const Mutation& m, const Del
   entry->kind = LogKind::kDelete;
   entry->ns_id = del.ns_id;
   entry->key = del.key;
-  if (!catalog_->IsLive(del.ns_id)) {
+  if (!NamespaceLive(txn, del.ns_id)) {
     return m.sequencing == Sequencing::kAssign ? NamespaceNotFoundError() : absl::OkStatus();
   }
   const std::string data_key = keys::Data(del.ns_id, del.key);
@@ -147,6 +147,14 @@ absl::Status MutationApplier::ApplyDelete(Txn& txn, const Mutation& m, const Del
   return absl::OkStatus();
 }
 
+bool MutationApplier::NamespaceLive(const Txn& txn, absl::string_view ns_id) const {
+  if (std::optional<std::optional<std::string>> staged = txn.Staged(keys::Namespace(ns_id))) {
+    NamespaceRecord record;
+    return staged->has_value() && DecodeNamespaceRecord(**staged, &record) && !record.tombstone;
+  }
+  return catalog_->IsLive(ns_id);
+}
+
 void MutationApplier::StageNamespace(Txn& txn, const std::string& id,
                                      const NamespaceRecord& next) {
   txn.Put(keys::Namespace(id), EncodeNamespaceRecord(next));
@@ -158,7 +166,13 @@ absl::Status MutationApplier::ApplyNamespace(Txn& txn, const Mutation& m, LogEnt
   if (const auto* replicated = std::get_if<PutNamespaceRecord>(&m.op)) {
     entry->ns_id = replicated->ns_id;
     entry->ns_record = replicated->record;
-    std::optional<NamespaceRecord> current = catalog_->Find(replicated->ns_id);
+    std::optional<NamespaceRecord> current;
+    if (auto staged = txn.Staged(keys::Namespace(replicated->ns_id)); staged && *staged) {
+      NamespaceRecord record;
+      if (DecodeNamespaceRecord(**staged, &record)) current = std::move(record);
+    } else {
+      current = catalog_->Find(replicated->ns_id);
+    }
     if (!current || Supersedes(replicated->record.hlc, replicated->record.origin, current->hlc,
                                current->origin)) {
       StageNamespace(txn, replicated->ns_id, replicated->record);

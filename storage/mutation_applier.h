@@ -57,6 +57,10 @@ class MutationApplier {
   absl::Status ApplyPut(Txn& txn, const Mutation& m, PutValue& put, LogEntry* entry);
   absl::Status ApplyDelete(Txn& txn, const Mutation& m, const DeleteValue& del, LogEntry* entry);
   absl::Status ApplyNamespace(Txn& txn, const Mutation& m, LogEntry* entry);
+  // Returns whether `ns_id` is live as seen by `txn`: a namespace record staged earlier in
+  // the same job or group (replicated batches carry a namespace and its first keys
+  // together) wins over the catalog, which only changes once a batch is durable.
+  bool NamespaceLive(const Txn& txn, absl::string_view ns_id) const;
   // Writes `next` as the record of namespace `id`, published to the catalog when durable.
   void StageNamespace(Txn& txn, const std::string& id, const NamespaceRecord& next);
   // Frees what `old` refers to, unless it is `keep_blob`, and XORs it out of its bucket.

@@ -160,6 +160,16 @@ TEST_F(ReplicationTest, AReplicaFedFromTheLogConvergesWhateverTheBatchingAndDupl
   }
 }
 
+TEST_F(ReplicationTest, ANamespaceAndItsFirstKeysInOneBatchAllApply) {
+  // Regression: the namespace only reached the catalog once its batch was durable, so
+  // keys shipped in the same batch were skipped as belonging to an unknown namespace.
+  MakeNamespace("t", kNs);
+  ASSERT_THAT(Put(kNs, "first", "1"), IsOk());
+  Ship(1, 100);
+  EXPECT_EQ(Dump(*replica_, kNs, clock_.Now()), Dump(*store_, kNs, clock_.Now()));
+  EXPECT_THAT(Dump(*replica_, kNs, clock_.Now()), SizeIs(1));
+}
+
 TEST_F(ReplicationTest, AGapInReplicatedSequencesIsRefused) {
   MakeNamespace("t", kNs);
   ASSERT_THAT(Put(kNs, "a", "1"), IsOk());

@@ -32,6 +32,14 @@ class Txn {
   // Returns the current value of `key`: this txn's writes, then the group's, then the DB.
   absl::StatusOr<std::optional<std::string>> Get(absl::string_view key) const;
 
+  // Returns the value this txn or its group staged for `key`: nullopt when nothing was
+  // staged (look in the DB or a cache), an engaged nullopt for a staged deletion.
+  std::optional<std::optional<std::string>> Staged(absl::string_view key) const {
+    if (auto it = staged_.find(key); it != staged_.end()) return it->second;
+    if (auto it = group_->find(key); it != group_->end()) return it->second;
+    return std::nullopt;
+  }
+
   // Stages a write. `readable` = false keeps bulky values (chunks) out of the overlay;
   // such keys must not be read back before the group commits.
   void Put(absl::string_view key, absl::string_view value, bool readable = true);

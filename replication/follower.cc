@@ -1,0 +1,139 @@
+#include "replication/follower.h"
+
+#include "absl/random/random.h"
+#include "absl/strings/str_cat.h"
+#include "common/grpc_status.h"
+#include "common/log.h"
+#include "common/status_macros.h"
+#include "kv/replication/v1/replication.grpc.pb.h"
+#include "replication/log_applier.h"
+
+namespace kv::replication {
+
+namespace v1 = kv::replication::v1;
+
+Follower::Follower(storage::Store* store, ChannelFactory* channels, PeerAddress origin,
+                   const Clock* clock, ReplicationMetrics* metrics, FollowerOptions options)
+    : store_(store),
+      channels_(channels),
+      origin_(std::move(origin)),
+      clock_(clock),
+      metrics_(metrics),
+      options_(std::move(options)) {}
+
+Follower::~Follower() { Stop(); }
+
+void Follower::Start() {
+  thread_ = std::thread([this] { Run(); });
+  watchdog_ = std::thread([this] {
+    // Cancels a stream that went silent: a cut or blackholed link may never error.
+    absl::MutexLock lock(&mu_);
+    while (!stopping_) {
+      mu_.AwaitWithTimeout(absl::Condition(&stopping_), absl::Milliseconds(250));
+      if (context_ != nullptr && absl::Now() - last_message_ > options_.silence_timeout) {
+        KV_LOG_WARNING("no message from origin ", origin_.id, " for ",
+                       absl::FormatDuration(options_.silence_timeout), "; reconnecting");
+        context_->TryCancel();
+        last_message_ = absl::Now();
+      }
+    }
+  });
+}
+
+void Follower::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return;
+    stopping_ = true;
+    if (context_ != nullptr) context_->TryCancel();
+  }
+  if (thread_.joinable()) thread_.join();
+  if (watchdog_.joinable()) watchdog_.join();
+}
+
+void Follower::Run() {
+  absl::BitGen gen;
+  absl::Duration backoff = options_.initial_backoff;
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_) return;
+    }
+    metrics_->AddReconnect();
+    const int64_t applied_before = static_cast<int64_t>(store_->AppliedSequence());
+    absl::Status s = Stream();
+    connected_ = false;
+    metrics_->SetConnectedToOrigin(false);
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_) return;
+    }
+    if (s.code() == absl::StatusCode::kFailedPrecondition ||
+        s.code() == absl::StatusCode::kOutOfRange) {
+      KV_LOG_WARNING("origin ", origin_.id, " refused replication: ", s.ToString());
+      if (on_needs_repair_) on_needs_repair_(s);
+    } else if (!s.ok() && s.code() != absl::StatusCode::kCancelled) {
+      KV_LOG_WARNING("replication stream from origin ", origin_.id, " ended: ", s.ToString());
+    }
+    // Progress resets the backoff: a stream that delivered entries was healthy.
+    if (static_cast<int64_t>(store_->AppliedSequence()) > applied_before) {
+      backoff = options_.initial_backoff;
+    }
+    const absl::Duration wait = backoff * absl::Uniform(gen, 0.5, 1.5);
+    backoff = std::min(backoff * 2, options_.max_backoff);
+    absl::MutexLock lock(&mu_);
+    mu_.AwaitWithTimeout(absl::Condition(&stopping_), wait);
+  }
+}
+
+absl::Status Follower::Stream() {
+  std::unique_ptr<v1::Replication::Stub> stub = v1::Replication::NewStub(channels_->Dial(origin_));
+  grpc::ClientContext ctx;
+  v1::SubscribeRequest request;
+  request.set_node_id(options_.node_id);
+  request.set_from_sequence(store_->AppliedSequence() + 1);
+  // A replica that never applied anything follows whatever lineage the origin has.
+  const bool fresh = store_->AppliedSequence() == 0;
+  request.set_epoch(fresh ? 0 : store_->Epoch());
+  request.set_follow(true);
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return absl::CancelledError("stopping");
+    context_ = &ctx;
+    last_message_ = absl::Now();
+  }
+  auto reader = stub->Subscribe(&ctx, request);
+  LogApplier applier(store_, storage::Sequencing::kReplicated, clock_, metrics_,
+                     /*from_origin=*/true);
+  v1::LogBatch batch;
+  absl::Status status;
+  bool first = true;
+  while (reader->Read(&batch)) {
+    {
+      absl::MutexLock lock(&mu_);
+      last_message_ = absl::Now();
+    }
+    if (first) {
+      first = false;
+      connected_ = true;
+      metrics_->SetConnectedToOrigin(true);
+      if (fresh && batch.epoch() != store_->Epoch()) {
+        status = store_->ResetLog(batch.epoch(), 0);
+        if (!status.ok()) break;
+      }
+    }
+    origin_head_ = batch.sender_applied_sequence();
+    metrics_->SetOriginHead(batch.sender_applied_sequence());
+    status = applier.Apply(batch);
+    if (!status.ok()) break;
+  }
+  if (!status.ok()) ctx.TryCancel();
+  absl::Status finished = FromGrpcStatus(reader->Finish());
+  {
+    absl::MutexLock lock(&mu_);
+    context_ = nullptr;
+  }
+  return status.ok() ? finished : status;
+}
+
+}  // namespace kv::replication

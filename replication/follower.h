@@ -1,0 +1,91 @@
+#ifndef KV_REPLICATION_FOLLOWER_H_
+#define KV_REPLICATION_FOLLOWER_H_
+
+// An edge's fast path: a long-lived Subscribe stream from the origin, resumed from the
+// edge's persisted applied sequence after any failure, applying entries as they arrive.
+//
+// Invariants / thread safety
+// - Entries are applied in sequence order, each durable (with the applied sequence, in
+//   the same batch) before the next message is read, so a crash at any point resumes
+//   without loss or repetition beyond what last-writer-wins absorbs.
+// - A silent origin (no message for `silence_timeout`; it heartbeats every second) or a
+//   failed stream is reconnected with jittered exponential backoff.
+// - When the origin refuses the stream because this edge holds another log lineage or is
+//   behind the retained log, `on_needs_repair` is called (from the follower thread) and
+//   the follower retries after it returns.
+// Thread-safe; Start/Stop from one owner thread.
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/channel_factory.h"
+#include "common/clock.h"
+#include "grpcpp/grpcpp.h"
+#include "replication/replication_metrics.h"
+#include "storage/store.h"
+
+namespace kv::replication {
+
+struct FollowerOptions {
+  std::string node_id;
+  // Reconnect after this long without a message (the origin heartbeats every second).
+  absl::Duration silence_timeout = absl::Seconds(5);
+  absl::Duration initial_backoff = absl::Milliseconds(50);
+  absl::Duration max_backoff = absl::Seconds(2);
+};
+
+class Follower {
+ public:
+  // Everything passed must outlive the follower.
+  Follower(storage::Store* store, ChannelFactory* channels, PeerAddress origin,
+           const Clock* clock, ReplicationMetrics* metrics, FollowerOptions options);
+  ~Follower();
+
+  // Called when the origin refuses the stream (FAILED_PRECONDITION: other lineage;
+  // OUT_OF_RANGE: behind the retained log) with that status. Set before Start().
+  void set_on_needs_repair(std::function<void(const absl::Status&)> fn) {
+    on_needs_repair_ = std::move(fn);
+  }
+
+  void Start();
+  // Cancels the stream and joins the thread.
+  void Stop();
+
+  // Returns true while a stream from the origin is open.
+  bool connected() const { return connected_.load(); }
+  // Returns the origin's applied sequence as last reported.
+  uint64_t origin_head() const { return origin_head_.load(); }
+
+ private:
+  void Run();
+  // Runs one stream until it fails or Stop(); returns its final status.
+  absl::Status Stream();
+
+  storage::Store* const store_;
+  ChannelFactory* const channels_;
+  const PeerAddress origin_;
+  const Clock* const clock_;
+  ReplicationMetrics* const metrics_;
+  const FollowerOptions options_;
+  std::function<void(const absl::Status&)> on_needs_repair_;
+
+  std::atomic<bool> connected_{false};
+  std::atomic<uint64_t> origin_head_{0};
+
+  absl::Mutex mu_;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::ClientContext* context_ ABSL_GUARDED_BY(mu_) = nullptr;  // of the open stream
+  absl::Time last_message_ ABSL_GUARDED_BY(mu_);
+  std::thread thread_;
+  std::thread watchdog_;
+};
+
+}  // namespace kv::replication
+
+#endif  // KV_REPLICATION_FOLLOWER_H_

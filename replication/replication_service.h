@@ -1,0 +1,69 @@
+#ifndef KV_REPLICATION_REPLICATION_SERVICE_H_
+#define KV_REPLICATION_REPLICATION_SERVICE_H_
+
+// Serves kv.replication.v1.Replication: streams this node's log to subscribers. Every
+// node runs it: the origin feeds its edges, and any replica can feed a peer catching up.
+//
+// Invariants / thread safety
+// - A stream holds at most one batch (<= ~1 MiB plus one stored chunk) in memory and
+//   reads the next only after the previous was sent, so a slow or dead subscriber costs
+//   a cursor and one batch, and never slows commits: the committer only wakes it.
+// - Log reads run on the service's executor, never on gRPC or committer threads.
+// Thread-safe.
+
+#include <atomic>
+#include <memory>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/executor.h"
+#include "kv/replication/v1/replication.grpc.pb.h"
+#include "replication/replication_metrics.h"
+#include "storage/store.h"
+
+namespace kv::replication {
+
+struct ReplicationServiceOptions {
+  // An idle stream sends an empty batch this often, so subscribers notice a dead sender
+  // quickly and learn the sender's position.
+  absl::Duration heartbeat = absl::Seconds(1);
+  // Entries per batch, and value bytes per batch (a chunked value travels alone).
+  int batch_entries = 512;
+  int64_t batch_bytes = 1 << 20;
+  // Threads reading the log for all streams.
+  int threads = 2;
+};
+
+class ReplicationService final : public kv::replication::v1::Replication::CallbackService {
+ public:
+  // `store` and `metrics` must outlive the service.
+  ReplicationService(storage::Store* store, ReplicationMetrics* metrics,
+                     ReplicationServiceOptions options);
+  ~ReplicationService() override;
+
+  grpc::ServerWriteReactor<kv::replication::v1::LogBatch>* Subscribe(
+      grpc::CallbackServerContext* call,
+      const kv::replication::v1::SubscribeRequest* request) override;
+
+  // Returns the number of open streams.
+  int subscribers() const { return subscribers_.load(); }
+
+ private:
+  class SubscribeReactor;
+
+  storage::Store* const store_;
+  ReplicationMetrics* const metrics_;
+  const ReplicationServiceOptions options_;
+  std::atomic<int> subscribers_{0};
+  // Lets store callbacks that outlive the service find it gone.
+  struct Scheduler {
+    absl::Mutex mu;
+    Executor* executor ABSL_GUARDED_BY(mu) = nullptr;
+  };
+  std::shared_ptr<Scheduler> scheduler_;
+  Executor executor_;
+};
+
+}  // namespace kv::replication
+
+#endif  // KV_REPLICATION_REPLICATION_SERVICE_H_

@@ -1,0 +1,177 @@
+// The Subscribe stream and the follower between two stores in one process, over TCP.
+
+#include <gmock/gmock.h>
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include "absl/synchronization/notification.h"
+#include "common/channel_factory.h"
+#include "common/testing/status_matchers.h"
+#include "leveldb/helpers/memenv.h"
+#include "replication/follower.h"
+#include "replication/replication_service.h"
+#include "storage/testing/store_fixture.h"
+
+namespace kv::replication {
+namespace {
+
+using ::kv::testing::IsOk;
+using ::testing::Optional;
+
+const std::string kNs = "000000000000000000000000000000bb";
+
+class ReplicationServiceTest : public storage::testing::StoreFixture {
+ protected:
+  ReplicationServiceTest() : replica_env_(leveldb::NewMemEnv(leveldb::Env::Default())) {
+    StartServer();
+    OpenReplica();
+    channels_ = MakeTcpChannelFactory();
+  }
+  ~ReplicationServiceTest() override {
+    follower_.reset();
+    if (server_) server_->Shutdown();
+  }
+
+  void StartServer() {
+    ReplicationServiceOptions options;
+    options.heartbeat = absl::Milliseconds(100);
+    service_ = std::make_unique<ReplicationService>(store_.get(), &metrics_, options);
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
+    builder.RegisterService(service_.get());
+    server_ = builder.BuildAndStart();
+    ASSERT_NE(server_, nullptr);
+  }
+
+  void OpenReplica() {
+    follower_.reset();
+    replica_.reset();
+    storage::StoreOptions o = Options();
+    o.env = replica_env_.get();
+    o.node_id = "edge";
+    auto opened = storage::Store::Open(o, &clock_, nullptr);
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    replica_ = std::move(*opened);
+  }
+
+  void StartFollower() {
+    FollowerOptions options;
+    options.node_id = "edge";
+    options.initial_backoff = absl::Milliseconds(10);
+    follower_ = std::make_unique<Follower>(
+        replica_.get(), channels_.get(),
+        PeerAddress{"origin", "r", "127.0.0.1:" + std::to_string(port_)}, &clock_, &metrics_,
+        options);
+    follower_->set_on_needs_repair([this](const absl::Status& s) {
+      absl::MutexLock lock(&mu_);
+      repair_requests_.push_back(s);
+    });
+    follower_->Start();
+  }
+
+  // Waits (generously) until the replica has applied everything the origin has.
+  bool CaughtUp() {
+    for (int i = 0; i < 3000; ++i) {
+      if (replica_->AppliedSequence() == store_->AppliedSequence()) return true;
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+    return false;
+  }
+
+  std::optional<std::string> ReplicaValue(const std::string& key) {
+    auto got = replica_->Get(kNs, key, clock_.Now());
+    if (!got.ok() || !got->has_value()) return std::nullopt;
+    storage::StoredValue& v = **got;
+    if (!v.blob) return v.inline_value;
+    std::string out;
+    for (uint32_t i = 0; i < v.blob->ref().chunk_count(); ++i) out += *v.blob->ReadChunk(i);
+    return out;
+  }
+
+  ReplicationMetrics metrics_;
+  std::unique_ptr<leveldb::Env> replica_env_;
+  std::unique_ptr<storage::Store> replica_;
+  std::unique_ptr<ReplicationService> service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  std::unique_ptr<ChannelFactory> channels_;
+  std::unique_ptr<Follower> follower_;
+  absl::Mutex mu_;
+  std::vector<absl::Status> repair_requests_ ABSL_GUARDED_BY(mu_);
+};
+
+TEST_F(ReplicationServiceTest, AFollowerReplicatesWritesAsTheyCommit) {
+  MakeNamespace("t", kNs);
+  ASSERT_THAT(Put(kNs, "before", "1"), IsOk());
+  StartFollower();
+  ASSERT_TRUE(CaughtUp());
+  EXPECT_THAT(ReplicaValue("before"), Optional(std::string("1")));
+  EXPECT_EQ(replica_->Epoch(), store_->Epoch());  // a fresh replica adopts the lineage
+  for (int i = 0; i < 200; ++i) ASSERT_THAT(Put(kNs, "k" + std::to_string(i), "v"), IsOk());
+  ASSERT_THAT(Delete(kNs, "k7"), IsOk());
+  ASSERT_TRUE(CaughtUp());
+  EXPECT_THAT(ReplicaValue("k199"), Optional(std::string("v")));
+  EXPECT_EQ(ReplicaValue("k7"), std::nullopt);
+  EXPECT_EQ(replica_->BucketHashSnapshot(), store_->BucketHashSnapshot());
+  EXPECT_TRUE(follower_->connected());
+}
+
+TEST_F(ReplicationServiceTest, ChunkedValuesStreamInContinuations) {
+  MakeNamespace("t", kNs);
+  StartFollower();
+  std::string big(1000, '\0');  // 16 chunks of 64 bytes in this fixture
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 7);
+  std::unique_ptr<storage::ValueBuilder> b = store_->NewValueBuilder();
+  absl::Notification written;
+  if (!b->Append(big, [&](absl::Status) { written.Notify(); })) written.WaitForNotification();
+  absl::Notification finished;
+  storage::ValueRef ref;
+  b->Finish([&](absl::StatusOr<storage::ValueRef> r) {
+    ref = std::move(*r);
+    finished.Notify();
+  });
+  finished.WaitForNotification();
+  storage::PutValue put{kNs, "big", "", ref.blob, 0, "{\"m\":1}"};
+  ASSERT_THAT(store_->CommitAndWait({storage::Mutation{std::move(put)}}).FirstError(), IsOk());
+  ASSERT_THAT(Put(kNs, "after", "x"), IsOk());
+  ASSERT_TRUE(CaughtUp());
+  EXPECT_THAT(ReplicaValue("big"), Optional(big));
+  EXPECT_THAT(ReplicaValue("after"), Optional(std::string("x")));
+}
+
+TEST_F(ReplicationServiceTest, ARestartedReplicaResumesFromItsAppliedSequence) {
+  MakeNamespace("t", kNs);
+  StartFollower();
+  for (int i = 0; i < 50; ++i) ASSERT_THAT(Put(kNs, "a" + std::to_string(i), "1"), IsOk());
+  ASSERT_TRUE(CaughtUp());
+  const uint64_t before = replica_->AppliedSequence();
+  OpenReplica();  // stops the follower, reopens the replica's store
+  EXPECT_EQ(replica_->AppliedSequence(), before);
+  for (int i = 0; i < 50; ++i) ASSERT_THAT(Put(kNs, "b" + std::to_string(i), "2"), IsOk());
+  StartFollower();
+  ASSERT_TRUE(CaughtUp());
+  EXPECT_THAT(ReplicaValue("b49"), Optional(std::string("2")));
+  EXPECT_EQ(replica_->BucketHashSnapshot(), store_->BucketHashSnapshot());
+}
+
+TEST_F(ReplicationServiceTest, AReplicaBehindTheRetainedLogAsksForRepair) {
+  MakeNamespace("t", kNs);
+  for (int i = 0; i < 20; ++i) ASSERT_THAT(Put(kNs, "k" + std::to_string(i), "v"), IsOk());
+  ASSERT_THAT(store_->TrimLog(10, 100), ::kv::testing::IsOkAndHolds(9));
+  StartFollower();
+  bool asked = false;
+  for (int i = 0; i < 3000 && !asked; ++i) {
+    {
+      absl::MutexLock lock(&mu_);
+      asked = !repair_requests_.empty();
+    }
+    if (!asked) absl::SleepFor(absl::Milliseconds(10));
+  }
+  ASSERT_TRUE(asked);
+  absl::MutexLock lock(&mu_);
+  EXPECT_EQ(repair_requests_[0].code(), absl::StatusCode::kOutOfRange);
+  EXPECT_EQ(replica_->AppliedSequence(), 0u);
+}
+
+}  // namespace
+}  // namespace kv::replication

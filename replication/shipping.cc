@@ -1,0 +1,99 @@
+#include "replication/shipping.h"
+
+#include "common/status_macros.h"
+
+namespace kv::replication {
+
+namespace v1 = kv::replication::v1;
+
+absl::Status RecordToProto(const storage::ShippedRecord& r, v1::Record* out) {
+  out->set_namespace_id(r.ns_id);
+  out->set_key(r.key);
+  out->set_hlc(r.hlc);
+  out->set_origin(r.origin);
+  out->set_tombstone(r.tombstone);
+  out->set_expiration(r.expiration);
+  if (r.metadata) out->set_metadata(*r.metadata);
+  out->set_value_size(r.size);
+  if (r.blob) {
+    KV_ASSIGN_OR_RETURN(*out->mutable_value_chunk(), r.blob->ReadChunk(0));
+  } else {
+    out->set_value_chunk(r.inline_value);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status EntryToProto(const storage::ShippedEntry& e, v1::LogEntry* out) {
+  out->set_sequence(e.seq);
+  out->set_hlc(e.entry.hlc);
+  out->set_origin(e.entry.origin);
+  switch (e.entry.kind) {
+    case storage::LogKind::kNamespace: {
+      v1::NamespaceRecord* ns = out->mutable_namespace_();
+      ns->set_namespace_id(e.entry.ns_id);
+      ns->set_title(e.entry.ns_record->title);
+      ns->set_hlc(e.entry.ns_record->hlc);
+      ns->set_origin(e.entry.ns_record->origin);
+      ns->set_tombstone(e.entry.ns_record->tombstone);
+      return absl::OkStatus();
+    }
+    case storage::LogKind::kPut:
+    case storage::LogKind::kDelete:
+      if (e.record) return RecordToProto(*e.record, out->mutable_record());
+      if (e.entry.kind == storage::LogKind::kDelete) {
+        // The tombstone was collected: ship the delete itself.
+        v1::Record* d = out->mutable_deleted();
+        d->set_namespace_id(e.entry.ns_id);
+        d->set_key(e.entry.key);
+        d->set_hlc(e.entry.hlc);
+        d->set_origin(e.entry.origin);
+        d->set_tombstone(true);
+        return absl::OkStatus();
+      }
+      out->set_noop(true);  // the key is gone with its namespace
+      return absl::OkStatus();
+    case storage::LogKind::kNoop:
+      out->set_noop(true);
+      return absl::OkStatus();
+  }
+  return absl::InternalError("unknown log entry kind");
+}
+
+storage::Mutation EntryToMutation(const v1::LogEntry& e, storage::Sequencing sequencing,
+                                  storage::ValueRef value) {
+  storage::Mutation m;
+  m.sequencing = sequencing;
+  m.seq = e.sequence();
+  m.hlc = e.hlc();
+  m.origin = e.origin();
+  const v1::Record* r = e.has_record() ? &e.record() : e.has_deleted() ? &e.deleted() : nullptr;
+  if (r != nullptr) {
+    // The record may be newer than the entry: its own version is what gets applied.
+    m.hlc = r->hlc();
+    m.origin = r->origin();
+    if (r->tombstone()) {
+      m.op = storage::DeleteValue{r->namespace_id(), r->key()};
+    } else {
+      storage::PutValue put;
+      put.ns_id = r->namespace_id();
+      put.key = r->key();
+      put.inline_value = std::move(value.inline_value);
+      put.blob = value.blob;
+      put.expiration = r->expiration();
+      if (r->has_metadata()) put.metadata = r->metadata();
+      m.op = std::move(put);
+    }
+  } else if (e.has_namespace_()) {
+    storage::NamespaceRecord record;
+    record.title = e.namespace_().title();
+    record.hlc = e.namespace_().hlc();
+    record.origin = e.namespace_().origin();
+    record.tombstone = e.namespace_().tombstone();
+    m.op = storage::PutNamespaceRecord{e.namespace_().namespace_id(), std::move(record)};
+  } else {
+    m.op = storage::Noop{};
+  }
+  return m;
+}
+
+}  // namespace kv::replication
