@@ -24,6 +24,13 @@ absl::StatusOr<ClusterConfig> ParseYaml(const YAML::Node& root);
 
 }  // namespace
 
+const NodeConfig& ClusterConfig::origin() const {
+  for (const NodeConfig& n : nodes) {
+    if (n.role == Role::kOrigin) return n;
+  }
+  return nodes.front();  // unreachable for a parsed config
+}
+
 const NodeConfig* ClusterConfig::Find(absl::string_view id) const {
   for (const NodeConfig& n : nodes) {
     if (n.id == id) return &n;
@@ -87,6 +94,36 @@ absl::StatusOr<ClusterConfig> ParseYaml(const YAML::Node& root) {
       }
     }
     config.nodes.push_back(std::move(node));
+  }
+  if (const YAML::Node r = root["replication"]; r) {
+    if (!r.IsMap()) return absl::InvalidArgumentError("cluster config: \"replication\" is not a map");
+    auto millis = [&](const char* field, absl::Duration* out) -> absl::Status {
+      if (!r[field]) return absl::OkStatus();
+      const int64_t ms = r[field].as<int64_t>();
+      if (ms <= 0) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("cluster config: replication.", field, " must be positive"));
+      }
+      *out = absl::Milliseconds(ms);
+      return absl::OkStatus();
+    };
+    for (auto [field, out] : {std::pair{"heartbeat_ms", &config.replication.heartbeat},
+                              {"forward_apply_wait_ms", &config.replication.forward_apply_wait},
+                              {"gossip_interval_ms", &config.replication.gossip_interval}}) {
+      if (absl::Status st = millis(field, out); !st.ok()) return st;
+    }
+    if (r["log_retention_entries"]) {
+      config.replication.log_retention_entries = r["log_retention_entries"].as<int64_t>();
+      if (config.replication.log_retention_entries < 1) {
+        return absl::InvalidArgumentError(
+            "cluster config: replication.log_retention_entries must be positive");
+      }
+    }
+  }
+  if (const YAML::Node l = root["latency"]; l) {
+    absl::StatusOr<LatencyModel> model = LatencyModel::FromYaml(l);
+    if (!model.ok()) return model.status();
+    config.latency = *std::move(model);
   }
   if (origins != 1) {
     return absl::InvalidArgumentError(

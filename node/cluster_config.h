@@ -11,11 +11,23 @@
 //       grpc: 127.0.0.1:7400
 //       metrics: 127.0.0.1:9400
 //       data_dir: origin      # relative paths resolve against the data root
+//   replication:              # optional
+//     heartbeat_ms: 1000
+//     forward_apply_wait_ms: 5000
+//     log_retention_entries: 1000000
+//     gossip_interval_ms: 1000
+//   latency:                  # optional: modelled one-way latency between regions
+//     enabled: true
+//     intra_region_ms: 2
+//     default_ms: 80
+//     regions: [[eu-west, us-east, 40]]
 
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/latency_model.h"
 #include "absl/strings/string_view.h"
 
 namespace kv::node {
@@ -31,12 +43,25 @@ struct NodeConfig {
   std::string data_dir;
 };
 
+// Replication settings shared by every node of a cluster (all optional).
+struct ReplicationConfig {
+  absl::Duration heartbeat = absl::Seconds(1);           // idle stream heartbeat
+  absl::Duration forward_apply_wait = absl::Seconds(5);  // edge waits to see its write
+  int64_t log_retention_entries = 1'000'000;             // entries kept for catch-up
+  absl::Duration gossip_interval = absl::Seconds(1);     // anti-entropy round period
+};
+
 struct ClusterConfig {
   std::string name;
   std::vector<NodeConfig> nodes;
+  ReplicationConfig replication;
+  // One-way latency between regions, applied to every inter-node link when enabled.
+  LatencyModel latency;
 
   // Returns the node named `id`, or nullptr.
   const NodeConfig* Find(absl::string_view id) const;
+  // Returns the origin (Parse guarantees there is exactly one).
+  const NodeConfig& origin() const;
 
   // Parses YAML text. INVALID_ARGUMENT names the offending field: unknown role,
   // duplicate id or address, missing field, not exactly one origin.

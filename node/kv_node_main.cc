@@ -104,6 +104,7 @@ int Run(int argc, char** argv) {
   kv::node::NodeOptions options;
   if (!node_id.empty()) options.node_id = node_id;
   std::string metrics_address;
+  kv::LatencyModel latency;
   if (!config_path.empty()) {
     if (node_id.empty()) {
       std::fprintf(stderr, "kv-node: --config needs --node-id\n");
@@ -122,6 +123,14 @@ int Run(int argc, char** argv) {
     }
     options.listen_address = self->grpc_address;
     metrics_address = self->metrics_address;
+    options.role = self->role;
+    options.region = self->region;
+    const kv::node::NodeConfig& origin = config->origin();
+    options.origin = kv::PeerAddress{origin.id, origin.region, origin.grpc_address};
+    options.replication.heartbeat = config->replication.heartbeat;
+    options.forward_apply_wait = config->replication.forward_apply_wait;
+    options.sweeper.log_retention_entries = config->replication.log_retention_entries;
+    latency = config->latency;
     std::filesystem::path dir(self->data_dir);
     if (dir.is_relative() && !data_root.empty()) dir = std::filesystem::path(data_root) / dir;
     options.data_dir = dir.string();
@@ -163,8 +172,17 @@ int Run(int argc, char** argv) {
     metrics_bound = host + ":" + std::to_string(ports.empty() ? 0 : ports.front());
   }
 
+  // Inter-node links: direct, or through bridges that add the modelled latency.
+  std::unique_ptr<kv::ChannelFactory> channels;
+  if (latency.enabled()) {
+    channels = std::make_unique<kv::BridgedChannelFactory>(options.region, latency);
+    KV_LOG_INFO("modelling inter-region latency from region ", options.region);
+  } else {
+    channels = kv::MakeTcpChannelFactory();
+  }
   kv::node::NodeDeps deps;
   deps.registry = registry.get();
+  deps.channels = channels.get();
   absl::StatusOr<std::unique_ptr<kv::node::Node>> node = kv::node::Node::Create(options, deps);
   if (!node.ok()) {
     std::fprintf(stderr, "kv-node: %s\n", node.status().ToString().c_str());

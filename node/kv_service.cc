@@ -10,6 +10,8 @@
 #include "common/validation.h"
 #include "node/bulk_get_reactor.h"
 #include "node/bulk_put_reactor.h"
+#include "node/forward_stream_reactor.h"
+#include "node/forwarder.h"
 #include "node/get_reactor.h"
 #include "node/list_cursor.h"
 #include "node/put_reactor.h"
@@ -52,9 +54,38 @@ grpc::ServerUnaryReactor* KvService::CommitThenFinish(grpc::ServerUnaryReactor* 
   return reactor;
 }
 
+template <typename Request, typename Response, typename CallOrigin>
+grpc::ServerUnaryReactor* KvService::ForwardUnary(grpc::CallbackServerContext* call,
+                                                  const Request* request, Response* response,
+                                                  Method method, CallOrigin call_origin) {
+  RpcTimer timer(ctx_->metrics, method);
+  auto* reactor = call->DefaultReactor();
+  std::shared_ptr<grpc::ClientContext> origin_context =
+      grpc::ClientContext::FromCallbackServerContext(*call);
+  call_origin(origin_context.get(), request, response,
+              [this, reactor, timer, response, origin_context](grpc::Status status) {
+                if (!status.ok()) {
+                  Finish(reactor, timer, FromGrpcStatus(Forwarder::OriginError(status)));
+                  return;
+                }
+                ctx_->forwarder->AfterOrigin(
+                    response->header().applied_sequence(), [this, reactor, timer, response] {
+                      ctx_->FillHeader(response->mutable_header());
+                      Finish(reactor, timer, absl::OkStatus());
+                    });
+              });
+  return reactor;
+}
+
 grpc::ServerUnaryReactor* KvService::CreateNamespace(
     grpc::CallbackServerContext* call, const kv::v1::CreateNamespaceRequest* request,
     kv::v1::CreateNamespaceResponse* response) {
+  if (ctx_->forwarder != nullptr) {
+    return ForwardUnary(call, request, response, Method::kCreateNamespace,
+                        [this](auto* c, auto* req, auto* resp, auto done) {
+                          ctx_->forwarder->origin()->CreateNamespace(c, req, resp, std::move(done));
+                        });
+  }
   RpcTimer timer(ctx_->metrics, Method::kCreateNamespace);
   auto* reactor = call->DefaultReactor();
   if (absl::Status s = ValidateNamespaceTitle(request->title()); !s.ok()) {
@@ -88,6 +119,12 @@ grpc::ServerUnaryReactor* KvService::ListNamespaces(grpc::CallbackServerContext*
 grpc::ServerUnaryReactor* KvService::RenameNamespace(
     grpc::CallbackServerContext* call, const kv::v1::RenameNamespaceRequest* request,
     kv::v1::RenameNamespaceResponse* response) {
+  if (ctx_->forwarder != nullptr) {
+    return ForwardUnary(call, request, response, Method::kRenameNamespace,
+                        [this](auto* c, auto* req, auto* resp, auto done) {
+                          ctx_->forwarder->origin()->RenameNamespace(c, req, resp, std::move(done));
+                        });
+  }
   RpcTimer timer(ctx_->metrics, Method::kRenameNamespace);
   auto* reactor = call->DefaultReactor();
   absl::Status s = ctx_->CheckNamespace(request->namespace_id());
@@ -106,6 +143,12 @@ grpc::ServerUnaryReactor* KvService::RenameNamespace(
 grpc::ServerUnaryReactor* KvService::DeleteNamespace(
     grpc::CallbackServerContext* call, const kv::v1::DeleteNamespaceRequest* request,
     kv::v1::DeleteNamespaceResponse* response) {
+  if (ctx_->forwarder != nullptr) {
+    return ForwardUnary(call, request, response, Method::kDeleteNamespace,
+                        [this](auto* c, auto* req, auto* resp, auto done) {
+                          ctx_->forwarder->origin()->DeleteNamespace(c, req, resp, std::move(done));
+                        });
+  }
   RpcTimer timer(ctx_->metrics, Method::kDeleteNamespace);
   auto* reactor = call->DefaultReactor();
   if (absl::Status s = ctx_->CheckNamespace(request->namespace_id()); !s.ok()) {
@@ -131,17 +174,39 @@ grpc::ServerWriteReactor<kv::v1::BulkGetResponse>* KvService::BulkGet(
 
 grpc::ServerReadReactor<kv::v1::PutRequest>* KvService::Put(grpc::CallbackServerContext* call,
                                                             kv::v1::PutResponse* response) {
+  if (ctx_->forwarder != nullptr) {
+    return new ForwardStreamReactor<kv::v1::PutRequest, kv::v1::PutResponse>(
+        ctx_, ctx_->forwarder, call, response, Method::kPut,
+        [this](grpc::ClientContext* c, kv::v1::PutResponse* resp,
+               grpc::ClientWriteReactor<kv::v1::PutRequest>* r) {
+          ctx_->forwarder->origin()->Put(c, resp, r);
+        });
+  }
   return new PutReactor(ctx_, call, response);
 }
 
 grpc::ServerReadReactor<kv::v1::BulkPutRequest>* KvService::BulkPut(
     grpc::CallbackServerContext* call, kv::v1::BulkPutResponse* response) {
+  if (ctx_->forwarder != nullptr) {
+    return new ForwardStreamReactor<kv::v1::BulkPutRequest, kv::v1::BulkPutResponse>(
+        ctx_, ctx_->forwarder, call, response, Method::kBulkPut,
+        [this](grpc::ClientContext* c, kv::v1::BulkPutResponse* resp,
+               grpc::ClientWriteReactor<kv::v1::BulkPutRequest>* r) {
+          ctx_->forwarder->origin()->BulkPut(c, resp, r);
+        });
+  }
   return new BulkPutReactor(ctx_, call, response);
 }
 
 grpc::ServerUnaryReactor* KvService::Delete(grpc::CallbackServerContext* call,
                                             const kv::v1::DeleteRequest* request,
                                             kv::v1::DeleteResponse* response) {
+  if (ctx_->forwarder != nullptr) {
+    return ForwardUnary(call, request, response, Method::kDelete,
+                        [this](auto* c, auto* req, auto* resp, auto done) {
+                          ctx_->forwarder->origin()->Delete(c, req, resp, std::move(done));
+                        });
+  }
   RpcTimer timer(ctx_->metrics, Method::kDelete);
   auto* reactor = call->DefaultReactor();
   absl::Status s = ctx_->CheckNamespace(request->namespace_id());
@@ -158,6 +223,12 @@ grpc::ServerUnaryReactor* KvService::Delete(grpc::CallbackServerContext* call,
 grpc::ServerUnaryReactor* KvService::BulkDelete(grpc::CallbackServerContext* call,
                                                 const kv::v1::BulkDeleteRequest* request,
                                                 kv::v1::BulkDeleteResponse* response) {
+  if (ctx_->forwarder != nullptr) {
+    return ForwardUnary(call, request, response, Method::kBulkDelete,
+                        [this](auto* c, auto* req, auto* resp, auto done) {
+                          ctx_->forwarder->origin()->BulkDelete(c, req, resp, std::move(done));
+                        });
+  }
   RpcTimer timer(ctx_->metrics, Method::kBulkDelete);
   auto* reactor = call->DefaultReactor();
   absl::Status s = ctx_->CheckNamespace(request->namespace_id());

@@ -52,6 +52,13 @@ class KvService final : public kv::v1::KV::CallbackService {
   static grpc::ServerUnaryReactor* Finish(grpc::ServerUnaryReactor* reactor, const RpcTimer& timer,
                                           const absl::Status& status);
 
+  // Relays a unary write to the origin (on edges) and finishes once it is applied here.
+  // `call_origin(context, request, response, done)` starts the origin call.
+  template <typename Request, typename Response, typename CallOrigin>
+  grpc::ServerUnaryReactor* ForwardUnary(grpc::CallbackServerContext* call,
+                                         const Request* request, Response* response,
+                                         Method method, CallOrigin call_origin);
+
   // Commits `mutations` and finishes `reactor` when durable. `on_success` fills the
   // response (with the applied sequence) before the reactor finishes.
   template <typename OnSuccess>

@@ -22,19 +22,42 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(const NodeOptions& options,
   store_options.node_id = options.node_id;
   KV_ASSIGN_OR_RETURN(node->store_, storage::Store::Open(store_options, deps.clock, deps.registry));
 
-  if (deps.registry != nullptr) node->metrics_ = std::make_unique<RpcMetrics>(*deps.registry);
+  if (deps.channels != nullptr) {
+    node->channels_ = deps.channels;
+  } else {
+    node->owned_channels_ = MakeTcpChannelFactory();
+    node->channels_ = node->owned_channels_.get();
+  }
+  if (deps.registry != nullptr) {
+    node->metrics_ = std::make_unique<RpcMetrics>(*deps.registry);
+    node->replication_metrics_ = std::make_unique<replication::ReplicationMetrics>(*deps.registry);
+  } else {
+    node->replication_metrics_ = std::make_unique<replication::ReplicationMetrics>();
+  }
+  const bool edge = options.role == Role::kEdge;
+  if (edge) {
+    if (options.origin.address.empty()) return absl::InvalidArgumentError("edge without an origin");
+    node->forwarder_ = std::make_unique<Forwarder>(node->channels_, options.origin,
+                                                   node->store_.get(),
+                                                   options.forward_apply_wait, deps.registry);
+  }
   node->context_.store = node->store_.get();
+  node->context_.forwarder = node->forwarder_.get();
   node->context_.clock = deps.clock;
   node->context_.metrics = node->metrics_.get();
   node->context_.node_id = options.node_id;
-  node->context_.role = kv::v1::NODE_ROLE_ORIGIN;
+  node->context_.role = edge ? kv::v1::NODE_ROLE_EDGE : kv::v1::NODE_ROLE_ORIGIN;
   node->service_ = std::make_unique<KvService>(&node->context_);
+  node->replication_service_ = std::make_unique<replication::ReplicationService>(
+      node->store_.get(), node->replication_metrics_.get(), options.replication);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options.listen_address, grpc::InsecureServerCredentials(),
                            &node->port_);
   builder.RegisterService(node->service_.get());
+  builder.RegisterService(node->replication_service_.get());
+  ConfigurePeerServer(ChannelOptions(), &builder);
   builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, options.grpc_bdp_probe ? 1 : 0);
   if (options.grpc_memory_bytes > 0) {
@@ -48,9 +71,22 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(const NodeOptions& options,
         absl::StrCat("cannot serve on ", options.listen_address, " (address in use?)"));
   }
   node->server_->GetHealthCheckService()->SetServingStatus(true);
+  if (edge) {
+    replication::FollowerOptions follower;
+    follower.node_id = options.node_id;
+    follower.silence_timeout = std::max(absl::Seconds(2), 5 * options.replication.heartbeat);
+    node->follower_ = std::make_unique<replication::Follower>(
+        node->store_.get(), node->channels_, options.origin, deps.clock,
+        node->replication_metrics_.get(), follower);
+    node->follower_->Start();
+  }
   node->sweeper_ = std::make_unique<Sweeper>(node->store_.get(), deps.clock, options.sweeper);
-  KV_LOG_INFO("node ", options.node_id, " serving on ", node->address(), " with data in ",
-              options.data_dir, " at sequence ", node->store_->AppliedSequence());
+  KV_LOG_INFO(edge ? "edge " : "origin ", options.node_id, " serving on ", node->address(),
+              " with data in ", options.data_dir, " at sequence ",
+              node->store_->AppliedSequence(),
+              edge ? absl::StrCat(", following origin ", options.origin.id, " at ",
+                                  options.origin.address)
+                   : std::string());
   return node;
 }
 
@@ -74,8 +110,11 @@ void Node::Shutdown() {
   absl::MutexLock lock(&shutdown_mu_);
   if (shut_down_) return;
   shut_down_ = true;
+  if (server_) server_->GetHealthCheckService()->SetServingStatus(false);
+  if (follower_) follower_->Stop();
+  // Replication streams follow forever: end them first, then wait for client calls.
+  if (replication_service_) replication_service_->Stop();
   if (server_) {
-    server_->GetHealthCheckService()->SetServingStatus(false);
     server_->Shutdown(absl::ToChronoTime(absl::Now() + options_.shutdown_grace));
     server_->Wait();
   }

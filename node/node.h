@@ -15,10 +15,16 @@
 #include "common/clock.h"
 #include "grpcpp/grpcpp.h"
 #include "leveldb/env.h"
+#include "common/channel_factory.h"
+#include "node/cluster_config.h"
+#include "node/forwarder.h"
 #include "node/kv_service.h"
 #include "node/rpc_metrics.h"
 #include "node/service_context.h"
 #include "node/sweeper.h"
+#include "replication/follower.h"
+#include "replication/replication_metrics.h"
+#include "replication/replication_service.h"
 #include "storage/store.h"
 
 namespace prometheus {
@@ -30,6 +36,15 @@ namespace kv::node {
 struct NodeOptions {
   // Names this node in responses and as the origin of the writes it commits.
   std::string node_id = "node-1";
+  // The origin commits writes; an edge serves reads from its replica, forwards writes to
+  // `origin` and follows its log.
+  Role role = Role::kOrigin;
+  std::string region;
+  PeerAddress origin;  // edges only
+  // Stream heartbeat, log reads per batch (see ReplicationServiceOptions).
+  replication::ReplicationServiceOptions replication;
+  // How long an edge waits to apply a forwarded write before answering anyway.
+  absl::Duration forward_apply_wait = absl::Seconds(5);
   // host:port to serve gRPC on; port 0 picks a free port (see Node::port()).
   std::string listen_address = "127.0.0.1:7400";
   // Directory for the node's LevelDB database.
@@ -57,6 +72,7 @@ struct NodeDeps {
   const Clock* clock = Clock::Real();
   leveldb::Env* env = nullptr;                 // nullptr: the real file system
   prometheus::Registry* registry = nullptr;    // nullptr: no metrics
+  ChannelFactory* channels = nullptr;          // links to peers; nullptr: plain TCP
 };
 
 // Thread-safe.
@@ -82,16 +98,24 @@ class Node {
 
   storage::Store* store() { return store_.get(); }
   Sweeper* sweeper() { return sweeper_.get(); }
+  replication::Follower* follower() { return follower_.get(); }
+  const NodeOptions& options() const { return options_; }
 
  private:
   explicit Node(const NodeOptions& options) : options_(options) {}
 
   const NodeOptions options_;
+  std::unique_ptr<ChannelFactory> owned_channels_;
+  ChannelFactory* channels_ = nullptr;
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<RpcMetrics> metrics_;
+  std::unique_ptr<replication::ReplicationMetrics> replication_metrics_;
+  std::unique_ptr<Forwarder> forwarder_;
   ServiceContext context_;
   std::unique_ptr<KvService> service_;
+  std::unique_ptr<replication::ReplicationService> replication_service_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<replication::Follower> follower_;
   std::unique_ptr<Sweeper> sweeper_;
   int port_ = 0;
   absl::Mutex shutdown_mu_;

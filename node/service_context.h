@@ -14,8 +14,12 @@ namespace kv::node {
 
 // What the KV service and its reactors share. Everything pointed to outlives the
 // gRPC server. Thread-safe (all members are).
+class Forwarder;
+
 struct ServiceContext {
   storage::Store* store = nullptr;
+  // Set on edges: writes go to the origin through it. Null on the origin.
+  Forwarder* forwarder = nullptr;
   const Clock* clock = nullptr;
   RpcMetrics* metrics = nullptr;  // may be null
   std::string node_id;

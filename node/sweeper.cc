@@ -31,6 +31,16 @@ absl::StatusOr<int> Sweeper::RunOnce() {
     removed += *n;
     if (*n < options_.batch) break;
   }
+  const uint64_t applied = store_->AppliedSequence();
+  const uint64_t retention = static_cast<uint64_t>(std::max<int64_t>(options_.log_retention_entries, 1));
+  if (applied > retention) {
+    const uint64_t keep_from = applied - retention + 1;
+    for (int i = 0; i < 100 && store_->LogStart() < keep_from; ++i) {
+      absl::StatusOr<int> n = store_->TrimLog(keep_from, 10 * options_.batch);
+      if (!n.ok()) return n.status();
+      if (*n == 0) break;
+    }
+  }
   return removed;
 }
 

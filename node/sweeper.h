@@ -20,9 +20,13 @@ struct SweeperOptions {
   int batch = 1000;
   // Keys handled per RunOnce, bounding how long one pass keeps the committer busy.
   int max_per_run = 100000;
+  // Replication log entries kept for replicas catching up; older ones are deleted. A
+  // replica further behind is repaired instead (anti-entropy).
+  int64_t log_retention_entries = 1'000'000;
 };
 
-// Reclaims expired keys and the keys of deleted namespaces in the background.
+// Reclaims expired keys, the keys of deleted namespaces and replication log entries past
+// retention, in the background.
 // Thread-safe.
 class Sweeper {
  public:

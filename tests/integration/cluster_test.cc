@@ -1,0 +1,146 @@
+// An origin and edges in one process: convergence, read-your-writes through an edge,
+// restarts, an unreachable origin, and a clock set back.
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "common/testing/status_matchers.h"
+#include "tests/integration/cluster_fixture.h"
+
+namespace kv {
+namespace {
+
+using ::absl::StatusCode;
+using ::kv::testing::IsOk;
+using ::kv::testing::IsOkAndHolds;
+using ::kv::testing::StatusIs;
+using ::testing::Eq;
+using ::testing::HasSubstr;
+using ::testing::Optional;
+
+class ClusterTest : public kv::testing::ClusterFixture {
+ protected:
+  void SetUp() override {
+    Add("origin", node::Role::kOrigin, "eu");
+    Add("edge-1", node::Role::kEdge, "eu");
+    Add("edge-2", node::Role::kEdge, "us");
+    Add("edge-3", node::Role::kEdge, "ap");
+  }
+};
+
+TEST_F(ClusterTest, WritesAtTheOriginReachEveryEdge) {
+  absl::StatusOr<Namespace> ns = client("origin").CreateNamespace("sessions");
+  ASSERT_THAT(ns, IsOk());
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_THAT(client("origin").Put(ns->id, absl::StrCat("k", i), absl::StrCat("v", i)), IsOk());
+  }
+  ASSERT_THAT(client("origin").Delete(ns->id, "k5"), IsOk());
+  ASSERT_TRUE(Converged());
+  const auto expected = Dump("origin", ns->id);
+  EXPECT_EQ(expected.size(), 99u);
+  for (const char* edge : {"edge-1", "edge-2", "edge-3"}) {
+    EXPECT_EQ(Dump(edge, ns->id), expected) << edge;
+    EXPECT_EQ(store(edge).BucketHashSnapshot(), store("origin").BucketHashSnapshot()) << edge;
+  }
+}
+
+TEST_F(ClusterTest, AWriterReadsItsOwnWriteAtTheEdgeItWroteThrough) {
+  absl::StatusOr<Namespace> ns = client("edge-2").CreateNamespace("flags");
+  ASSERT_THAT(ns, IsOk());
+  // Each write is visible on the same edge the moment it is acknowledged.
+  for (int i = 0; i < 20; ++i) {
+    const std::string key = absl::StrCat("flag", i);
+    ASSERT_THAT(client("edge-2").Put(ns->id, key, "on"), IsOk());
+    EXPECT_THAT(client("edge-2").Get(ns->id, key), IsOkAndHolds(Optional(std::string("on"))));
+    ASSERT_THAT(client("edge-2").Delete(ns->id, key), IsOk());
+    EXPECT_THAT(client("edge-2").Get(ns->id, key), IsOkAndHolds(Eq(std::nullopt)));
+  }
+  std::vector<BulkPutItem> items;
+  for (int i = 0; i < 500; ++i) items.push_back({absl::StrCat("b", i), "x", {}});
+  ASSERT_THAT(client("edge-3").BulkPut(ns->id, items), IsOk());
+  EXPECT_THAT(client("edge-3").Get(ns->id, "b499"), IsOkAndHolds(Optional(std::string("x"))));
+  ASSERT_THAT(client("edge-1").BulkDelete(ns->id, {"b1", "b2"}), IsOk());
+  EXPECT_THAT(client("edge-1").Get(ns->id, "b1"), IsOkAndHolds(Eq(std::nullopt)));
+  const std::string big(3 << 20, 'z');
+  ASSERT_THAT(client("edge-1").Put(ns->id, "big", big), IsOk());
+  EXPECT_THAT(client("edge-1").Get(ns->id, "big"), IsOkAndHolds(Optional(big)));
+  ASSERT_THAT(client("edge-3").RenameNamespace(ns->id, "feature-flags"), IsOk());
+  EXPECT_THAT(client("edge-3").ListNamespaces(),
+              IsOkAndHolds(::testing::ElementsAre(Namespace{ns->id, "feature-flags"})));
+  // Errors come back from the origin unchanged.
+  EXPECT_THAT(client("edge-1").Put(ns->id, "k", "v", {.expiration_ttl = absl::Seconds(5)}),
+              StatusIs(StatusCode::kInvalidArgument,
+                       "Invalid expiration_ttl of 5. Expiration TTL must be at least 60."));
+  EXPECT_THAT(client("edge-1").CreateNamespace("feature-flags"),
+              StatusIs(StatusCode::kAlreadyExists));
+  ASSERT_TRUE(Converged());
+  EXPECT_EQ(Dump("edge-1", ns->id), Dump("edge-2", ns->id));
+}
+
+TEST_F(ClusterTest, AnEdgeRestartedMidStreamResumesFromItsAppliedSequence) {
+  absl::StatusOr<Namespace> ns = client("origin").CreateNamespace("t");
+  ASSERT_THAT(ns, IsOk());
+  for (int i = 0; i < 200; ++i) ASSERT_THAT(client("origin").Put(ns->id, absl::StrCat("a", i), "1"), IsOk());
+  ASSERT_TRUE(Converged());
+  Stop("edge-2");
+  for (int i = 0; i < 200; ++i) ASSERT_THAT(client("origin").Put(ns->id, absl::StrCat("b", i), "2"), IsOk());
+  const uint64_t applied_before_restart = 201;  // the namespace + 200 puts
+  Start("edge-2");
+  EXPECT_GE(store("edge-2").AppliedSequence(), applied_before_restart);
+  ASSERT_TRUE(Converged());
+  EXPECT_EQ(Dump("edge-2", ns->id), Dump("origin", ns->id));
+  // Everything after the restart came through the stream, nothing twice.
+  EXPECT_EQ(store("edge-2").AppliedSequence(), store("origin").AppliedSequence());
+}
+
+TEST_F(ClusterTest, WithTheOriginDownWritesFailClearlyAndReadsKeepWorking) {
+  absl::StatusOr<Namespace> ns = client("origin").CreateNamespace("t");
+  ASSERT_THAT(ns, IsOk());
+  ASSERT_THAT(client("origin").Put(ns->id, "k", "v"), IsOk());
+  ASSERT_TRUE(Converged());
+  Stop("origin");
+  EXPECT_THAT(client("edge-1").Put(ns->id, "k2", "v"),
+              StatusIs(StatusCode::kUnavailable, HasSubstr("origin unavailable")));
+  EXPECT_THAT(client("edge-1").Delete(ns->id, "k"),
+              StatusIs(StatusCode::kUnavailable, HasSubstr("reads keep working")));
+  EXPECT_THAT(client("edge-2").Get(ns->id, "k"), IsOkAndHolds(Optional(std::string("v"))));
+  EXPECT_THAT(client("edge-3").List(ns->id), IsOk());
+  Start("origin");
+  // Forwarded writes fail fast (UNAVAILABLE) until the edge has reconnected, which its
+  // channel does within its reconnect backoff (<= 1 s).
+  ASSERT_TRUE(Eventually([&] { return client("edge-1").Put(ns->id, "k2", "v2").ok(); }));
+  EXPECT_THAT(client("edge-1").Get(ns->id, "k2"), IsOkAndHolds(Optional(std::string("v2"))));
+  ASSERT_TRUE(Converged());
+}
+
+TEST_F(ClusterTest, AnOriginRestartedWithItsClockSetBackStillWinsWithNewWrites) {
+  absl::StatusOr<Namespace> ns = client("origin").CreateNamespace("t");
+  ASSERT_THAT(ns, IsOk());
+  ASSERT_THAT(client("origin").Put(ns->id, "k", "old"), IsOk());
+  ASSERT_TRUE(Converged());
+  Stop("origin");
+  clock_.Advance(-absl::Hours(3));  // the wall clock jumps back across the restart
+  Start("origin");
+  ASSERT_TRUE(Eventually([&] { return client("edge-1").Put(ns->id, "k", "new").ok(); }));
+  ASSERT_TRUE(Converged());
+  for (const char* id : {"origin", "edge-1", "edge-2", "edge-3"}) {
+    EXPECT_THAT(client(id).Get(ns->id, "k"), IsOkAndHolds(Optional(std::string("new")))) << id;
+  }
+}
+
+TEST_F(ClusterTest, AnEdgeCutFromTheOriginCatchesUpWhenTheLinkHeals) {
+  absl::StatusOr<Namespace> ns = client("origin").CreateNamespace("t");
+  ASSERT_THAT(ns, IsOk());
+  ASSERT_TRUE(Converged());
+  links("edge-3").Cut("origin");
+  for (int i = 0; i < 50; ++i) ASSERT_THAT(client("origin").Put(ns->id, absl::StrCat("k", i), "v"), IsOk());
+  EXPECT_THAT(client("edge-3").Put(ns->id, "x", "y"), StatusIs(StatusCode::kUnavailable));
+  links("edge-3").Heal("origin");
+  ASSERT_TRUE(Converged());
+  ASSERT_TRUE(Eventually([&] { return client("edge-3").Put(ns->id, "x", "y").ok(); }));
+  EXPECT_THAT(client("edge-3").Get(ns->id, "x"), IsOkAndHolds(Optional(std::string("y"))));
+  EXPECT_EQ(Dump("edge-3", ns->id), Dump("origin", ns->id));
+}
+
+}  // namespace
+}  // namespace kv
