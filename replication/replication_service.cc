@@ -11,6 +11,11 @@ namespace kv::replication {
 
 namespace v1 = kv::replication::v1;
 
+struct ReplicationService::StreamState {
+  absl::Mutex mu;
+  SubscribeReactor* reactor ABSL_GUARDED_BY(mu) = nullptr;
+};
+
 // One subscriber's stream. Its pump runs on the executor; a callback that fires after
 // the stream ended finds `alive == false` in the shared state and does nothing.
 class ReplicationService::SubscribeReactor final : public grpc::ServerWriteReactor<v1::LogBatch> {
@@ -19,9 +24,13 @@ class ReplicationService::SubscribeReactor final : public grpc::ServerWriteReact
       : service_(service),
         follow_(request->follow()),
         next_(request->from_sequence()),
-        state_(std::make_shared<State>()) {
+        state_(std::make_shared<StreamState>()) {
     state_->reactor = this;
     service_->metrics_->SetSubscribers(++service_->subscribers_);
+    if (!service_->Register(state_)) {
+      FinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE, "node is shutting down"));
+      return;
+    }
     storage::Store* store = service_->store_;
     if (request->epoch() != 0 && request->epoch() != store->Epoch()) {
       FinishLocked(grpc::Status(
@@ -65,11 +74,6 @@ class ReplicationService::SubscribeReactor final : public grpc::ServerWriteReact
   }
 
  private:
-  struct State {
-    absl::Mutex mu;
-    SubscribeReactor* reactor ABSL_GUARDED_BY(mu) = nullptr;
-  };
-
   // Runs Pump() on the executor unless the stream has ended.
   void Schedule() {
     service_->executor_.Schedule([state = state_] {
@@ -137,6 +141,8 @@ class ReplicationService::SubscribeReactor final : public grpc::ServerWriteReact
     StartWrite(&batch_);
   }
 
+  friend class ReplicationService;
+
   void FinishLocked(grpc::Status status) {
     if (finished_) return;
     finished_ = true;
@@ -147,7 +153,7 @@ class ReplicationService::SubscribeReactor final : public grpc::ServerWriteReact
   ReplicationService* const service_;
   const bool follow_;
   uint64_t next_;
-  std::shared_ptr<State> state_;
+  std::shared_ptr<StreamState> state_;
   // Touched only under state_->mu.
   bool finished_ = false;
   bool heartbeat_due_ = false;
@@ -169,6 +175,32 @@ ReplicationService::ReplicationService(storage::Store* store, ReplicationMetrics
 ReplicationService::~ReplicationService() {
   absl::MutexLock lock(&scheduler_->mu);
   scheduler_->executor = nullptr;
+}
+
+bool ReplicationService::Register(const std::shared_ptr<StreamState>& state) {
+  absl::MutexLock lock(&streams_mu_);
+  if (stopped_) return false;
+  std::erase_if(streams_, [](const std::weak_ptr<StreamState>& w) { return w.expired(); });
+  streams_.push_back(state);
+  return true;
+}
+
+void ReplicationService::Stop() {
+  std::vector<std::weak_ptr<StreamState>> streams;
+  {
+    absl::MutexLock lock(&streams_mu_);
+    stopped_ = true;
+    streams.swap(streams_);
+  }
+  for (const std::weak_ptr<StreamState>& weak : streams) {
+    std::shared_ptr<StreamState> state = weak.lock();
+    if (!state) continue;
+    absl::MutexLock lock(&state->mu);
+    if (state->reactor != nullptr) {
+      state->reactor->FinishLocked(
+          grpc::Status(grpc::StatusCode::UNAVAILABLE, "node is shutting down"));
+    }
+  }
 }
 
 grpc::ServerWriteReactor<v1::LogBatch>* ReplicationService::Subscribe(

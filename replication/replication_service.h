@@ -12,7 +12,9 @@
 // Thread-safe.
 
 #include <atomic>
+#include <functional>
 #include <memory>
+#include <vector>
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -48,13 +50,25 @@ class ReplicationService final : public kv::replication::v1::Replication::Callba
   // Returns the number of open streams.
   int subscribers() const { return subscribers_.load(); }
 
+  // Ends every open stream with UNAVAILABLE (subscribers reconnect elsewhere or later)
+  // and refuses new ones. Streams follow forever, so a node shutting down calls this
+  // before it waits for in-flight calls.
+  void Stop();
+
  private:
   class SubscribeReactor;
+  struct StreamState;
+  // Records an open stream; false once stopped.
+  bool Register(const std::shared_ptr<StreamState>& state);
 
   storage::Store* const store_;
   ReplicationMetrics* const metrics_;
   const ReplicationServiceOptions options_;
   std::atomic<int> subscribers_{0};
+  // Open streams, to end them on Stop().
+  absl::Mutex streams_mu_;
+  bool stopped_ ABSL_GUARDED_BY(streams_mu_) = false;
+  std::vector<std::weak_ptr<StreamState>> streams_ ABSL_GUARDED_BY(streams_mu_);
   // Lets store callbacks that outlive the service find it gone.
   struct Scheduler {
     absl::Mutex mu;
