@@ -147,29 +147,57 @@ absl::StatusOr<int> ChildProcess::Wait(absl::Duration timeout) {
   return exit_code_;
 }
 
-absl::StatusOr<std::unique_ptr<NodeProcess>> NodeProcess::Start(const std::string& data_dir,
-                                                                const std::string& node_id) {
+absl::StatusOr<std::unique_ptr<NodeProcess>> NodeProcess::Launch(
+    std::vector<std::string> argv, const std::string& ready_file, const std::string& log_path) {
   auto node = std::make_unique<NodeProcess>();
-  const std::string ready = data_dir + ".ready.json";
-  std::filesystem::remove(ready);
-  node->log_path_ = data_dir + ".log";
-  auto spawned = ChildProcess::Spawn(
-      {BinDir() + "/kv-node", "--node-id", node_id, "--data-dir", data_dir, "--listen",
-       "127.0.0.1:0", "--metrics", "127.0.0.1:0", "--ready-file", ready, "--shutdown-grace", "5"},
-      node->log_path_);
+  std::filesystem::remove(ready_file);
+  node->log_path_ = log_path;
+  argv.push_back("--ready-file");
+  argv.push_back(ready_file);
+  auto spawned = ChildProcess::Spawn(argv, log_path);
   if (!spawned.ok()) return spawned.status();
   node->process_ = std::move(*spawned);
   const bool up = WaitFor(
-      [&] { return std::filesystem::exists(ready) || !node->process_->Running(); },
+      [&] { return std::filesystem::exists(ready_file) || !node->process_->Running(); },
       absl::Seconds(60));
   if (!up || !node->process_->Running()) {
     return absl::UnavailableError(
-        absl::StrCat("kv-node did not start; log:\n", ReadFile(node->log_path_)));
+        absl::StrCat("kv-node did not start; log:\n", ReadFile(log_path)));
   }
-  const nlohmann::json info = nlohmann::json::parse(ReadFile(ready));
+  const nlohmann::json info = nlohmann::json::parse(ReadFile(ready_file));
   node->grpc_ = info.at("grpc").get<std::string>();
   node->metrics_ = info.at("metrics").get<std::string>();
   return node;
+}
+
+absl::StatusOr<std::unique_ptr<NodeProcess>> NodeProcess::Start(const std::string& data_dir,
+                                                                const std::string& node_id) {
+  return Launch({BinDir() + "/kv-node", "--node-id", node_id, "--data-dir", data_dir, "--listen",
+                 "127.0.0.1:0", "--metrics", "127.0.0.1:0", "--shutdown-grace", "5"},
+                data_dir + ".ready.json", data_dir + ".log");
+}
+
+absl::StatusOr<std::unique_ptr<NodeProcess>> NodeProcess::StartFromConfig(
+    const std::string& config_path, const std::string& node_id, const std::string& data_root) {
+  return Launch({BinDir() + "/kv-node", "--config", config_path, "--node-id", node_id,
+                 "--data-root", data_root, "--shutdown-grace", "5"},
+                data_root + "/" + node_id + ".ready.json", data_root + "/" + node_id + ".log");
+}
+
+int PickFreePort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = 0;
+  inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+  socklen_t len = sizeof(addr);
+  int port = 0;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    port = ntohs(addr.sin_port);
+  }
+  close(fd);
+  return port;
 }
 
 absl::StatusOr<std::string> HttpGet(const std::string& address, const std::string& path) {

@@ -60,9 +60,17 @@ class ChildProcess {
 // A kv-node started on ephemeral ports with its own data directory.
 class NodeProcess {
  public:
+  // Waits for `ready_file`, then reads the addresses from it.
+  static absl::StatusOr<std::unique_ptr<NodeProcess>> Launch(std::vector<std::string> argv,
+                                                             const std::string& ready_file,
+                                                             const std::string& log_path);
   // Starts kv-node on `data_dir` and waits until it serves (ready file written).
   static absl::StatusOr<std::unique_ptr<NodeProcess>> Start(const std::string& data_dir,
                                                             const std::string& node_id = "e2e");
+  // Starts node `node_id` of the cluster config at `config_path`, its data under
+  // `data_root`, and waits until it serves.
+  static absl::StatusOr<std::unique_ptr<NodeProcess>> StartFromConfig(
+      const std::string& config_path, const std::string& node_id, const std::string& data_root);
 
   const std::string& grpc_address() const { return grpc_; }
   const std::string& metrics_address() const { return metrics_; }
@@ -73,6 +81,10 @@ class NodeProcess {
   std::unique_ptr<ChildProcess> process_;
   std::string grpc_, metrics_, log_path_;
 };
+
+// Returns a TCP port on 127.0.0.1 that was free a moment ago (for configs that name
+// fixed ports).
+int PickFreePort();
 
 // Fetches http://address/path with a plain HTTP/1.0 GET; returns the body.
 absl::StatusOr<std::string> HttpGet(const std::string& address, const std::string& path);
