@@ -51,6 +51,13 @@ std::string Log(uint64_t sequence) {
   return out;
 }
 
+std::string Tombstone(uint64_t hlc, absl::string_view ns_id, absl::string_view key) {
+  std::string out(1, kTombstoneTag);
+  PutFixed64BE(&out, hlc);
+  absl::StrAppend(&out, ns_id, key);
+  return out;
+}
+
 bool DecodeNamespace(absl::string_view encoded, absl::string_view* ns_id) {
   if (encoded.size() != 1 + kNamespaceIdLength || encoded[0] != kNamespaceTag) return false;
   *ns_id = encoded.substr(1);
@@ -92,6 +99,16 @@ bool DecodeLog(absl::string_view encoded, uint64_t* sequence) {
   if (encoded.size() != 9 || encoded[0] != kLogTag) return false;
   encoded.remove_prefix(1);
   return GetFixed64BE(&encoded, sequence);
+}
+
+bool DecodeTombstone(absl::string_view encoded, uint64_t* hlc, absl::string_view* ns_id,
+                     absl::string_view* key) {
+  if (encoded.size() < 9 + kNamespaceIdLength || encoded[0] != kTombstoneTag) return false;
+  encoded.remove_prefix(1);
+  if (!GetFixed64BE(&encoded, hlc)) return false;
+  *ns_id = encoded.substr(0, kNamespaceIdLength);
+  *key = encoded.substr(kNamespaceIdLength);
+  return true;
 }
 
 std::string PrefixSuccessor(absl::string_view prefix) {

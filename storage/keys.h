@@ -20,6 +20,7 @@ inline constexpr char kChunkTag = 'c';      // c <blob:u64be> <index:u32be>  -> 
 inline constexpr char kExpiryTag = 'x';     // x <exp:u64be> <ns id:32> <key> -> ""
 inline constexpr char kUploadTag = 'u';     // u <blob:u64be>                -> "" (in flight)
 inline constexpr char kLogTag = 'l';        // l <seq:u64be>                 -> LogEntry
+inline constexpr char kTombstoneTag = 'g';  // g <hlc:u64be> <ns id:32> <key> -> "" (gc index)
 
 // Meta names.
 inline constexpr absl::string_view kMetaFormat = "format";       // decimal format version
@@ -38,6 +39,7 @@ std::string ChunkPrefix(uint64_t blob_id);
 std::string Expiry(int64_t expiration, absl::string_view ns_id, absl::string_view key);
 std::string Upload(uint64_t blob_id);
 std::string Log(uint64_t sequence);
+std::string Tombstone(uint64_t hlc, absl::string_view ns_id, absl::string_view key);
 
 // Decoders return false when `encoded` is not a key of that kind.
 bool DecodeNamespace(absl::string_view encoded, absl::string_view* ns_id);
@@ -47,6 +49,8 @@ bool DecodeExpiry(absl::string_view encoded, int64_t* expiration, absl::string_v
                   absl::string_view* key);
 bool DecodeUpload(absl::string_view encoded, uint64_t* blob_id);
 bool DecodeLog(absl::string_view encoded, uint64_t* sequence);
+bool DecodeTombstone(absl::string_view encoded, uint64_t* hlc, absl::string_view* ns_id,
+                     absl::string_view* key);
 
 // Returns the smallest string greater than every string that starts with `prefix`, or ""
 // when there is none (prefix all 0xff). Used as an exclusive scan bound.

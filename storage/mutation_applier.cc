@@ -80,7 +80,11 @@ void MutationApplier::Retire(Txn& txn, const RecordView& old, absl::string_view 
                              absl::string_view key, const std::optional<BlobRef>& keep_blob) {
   if (old.blob && !(keep_blob && keep_blob->id == old.blob->id)) FreeBlob(txn, *old.blob);
   if (old.expiration != 0) txn.Delete(keys::Expiry(old.expiration, ns_id, key));
-  if (!old.tombstone) StageHash(txn, ns_id, key, old.hlc, old.origin);
+  if (old.tombstone) {
+    txn.Delete(keys::Tombstone(old.hlc, ns_id, key));
+  } else {
+    StageHash(txn, ns_id, key, old.hlc, old.origin);
+  }
 }
 
 absl::Status MutationApplier::ApplyPut(Txn& txn, const Mutation& m, PutValue& put,
@@ -144,6 +148,7 @@ absl::Status MutationApplier::ApplyDelete(Txn& txn, const Mutation& m, const Del
   tombstone.origin = m.origin;
   tombstone.tombstone = true;
   txn.Put(data_key, EncodeRecord(tombstone));
+  txn.Put(keys::Tombstone(m.hlc, del.ns_id, del.key), "");
   return absl::OkStatus();
 }
 
@@ -230,6 +235,21 @@ absl::Status MutationApplier::Expire(Txn& txn, absl::string_view ns_id, absl::st
   tombstone.origin = old.origin;
   tombstone.tombstone = true;
   txn.Put(data_key, EncodeRecord(tombstone));
+  txn.Put(keys::Tombstone(old.hlc, ns_id, key), "");
+  return absl::OkStatus();
+}
+
+absl::Status MutationApplier::CollectTombstone(Txn& txn, absl::string_view ns_id,
+                                               absl::string_view key, HlcTimestamp hlc,
+                                               absl::string_view index_key) {
+  txn.Delete(index_key);
+  const std::string data_key = keys::Data(ns_id, key);
+  std::string raw;
+  RecordView old;
+  absl::StatusOr<bool> exists = ReadRecord(txn, data_key, &raw, &old);
+  if (!exists.ok() || !*exists) return absl::OkStatus();
+  // Only the very tombstone the index names: a newer version replaced it otherwise.
+  if (old.tombstone && old.hlc == hlc) txn.Delete(data_key);
   return absl::OkStatus();
 }
 

@@ -46,6 +46,11 @@ class MutationApplier {
   absl::Status Expire(Txn& txn, absl::string_view ns_id, absl::string_view key,
                       int64_t now_seconds, absl::string_view expiry_key);
 
+  // Drops the tombstone of (ns_id, key) if it is still the version `hlc` (garbage
+  // collection), and the gc index entry `index_key` either way.
+  absl::Status CollectTombstone(Txn& txn, absl::string_view ns_id, absl::string_view key,
+                                HlcTimestamp hlc, absl::string_view index_key);
+
   // Removes (ns_id, key) of a deleted namespace with everything it refers to.
   absl::Status Purge(Txn& txn, absl::string_view ns_id, absl::string_view key);
 

@@ -294,6 +294,39 @@ TEST_F(ReplicationTest, ChunkedValuesShipAloneAndTrimmedEntriesAreOutOfRange) {
   EXPECT_EQ(store_->LogStart(), 3u);
 }
 
+TEST_F(ReplicationTest, TombstonesAreCollectedOnlyUpToTheWatermark) {
+  MakeNamespace("t", kNs);
+  ASSERT_THAT(Put(kNs, "a", "1"), IsOk());
+  ASSERT_THAT(Delete(kNs, "a"), IsOk());
+  const uint64_t delete_seq = store_->AppliedSequence();
+  ASSERT_THAT(Delete(kNs, "never-existed"), IsOk());
+  ASSERT_THAT(Put(kNs, "b", "1"), IsOk());
+  ASSERT_THAT(Delete(kNs, "b"), IsOk());
+  ASSERT_THAT(Put(kNs, "b", "back"), IsOk());  // a newer version replaces b's tombstone
+  auto at_delete = store_->LogEntryTimestamp(delete_seq);
+  ASSERT_THAT(at_delete, IsOk());
+  auto count_tombstones = [&] {
+    std::vector<VersionInfo> versions;
+    std::vector<std::pair<std::string, NamespaceRecord>> namespaces;
+    uint64_t seq;
+    EXPECT_THAT(store_->ScanVersions({}, &versions, &namespaces, &seq), IsOk());
+    return std::count_if(versions.begin(), versions.end(),
+                         [](const VersionInfo& v) { return v.tombstone; });
+  };
+  EXPECT_EQ(count_tombstones(), 2);
+  // Below a's delete: nothing goes.
+  EXPECT_THAT(store_->CollectTombstones(*at_delete - 1, 100), IsOkAndHolds(0));
+  // Up to a's delete: a's tombstone goes; the later one stays.
+  EXPECT_THAT(store_->CollectTombstones(*at_delete, 100), IsOkAndHolds(1));
+  EXPECT_EQ(count_tombstones(), 1);
+  // Everything: the other tombstone goes (b's index entry went when b was rewritten).
+  EXPECT_THAT(store_->CollectTombstones(~uint64_t{0}, 100), IsOkAndHolds(1));
+  EXPECT_EQ(count_tombstones(), 0);
+  EXPECT_THAT(Value(kNs, "b"), ::testing::Optional(std::string("back")));
+  EXPECT_EQ(Value(kNs, "a"), std::nullopt);
+  EXPECT_THAT(store_->LogEntryTimestamp(9999), StatusIs(StatusCode::kNotFound));
+}
+
 TEST_F(ReplicationTest, WaitForSequenceFiresWhenReachedOrAtTheDeadline) {
   MakeNamespace("t", kNs);
   const uint64_t target = store_->AppliedSequence() + 2;

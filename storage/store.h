@@ -214,6 +214,12 @@ class Store {
   // Adopts another log's lineage after a repair: sets the epoch and applied sequence and
   // drops this replica's log entries (they belong to the old lineage).
   absl::Status ResetLog(uint64_t epoch, uint64_t applied_sequence);
+  // Drops up to `max_keys` tombstones whose version is at or below `watermark` (a
+  // timestamp every member of the cluster has applied past, so no replica can still hold
+  // an older live version that needs the tombstone). Returns how many it dropped.
+  absl::StatusOr<int> CollectTombstones(HlcTimestamp watermark, int max_keys);
+  // Returns the timestamp of log entry `seq`, NOT_FOUND if it is not retained.
+  absl::StatusOr<HlcTimestamp> LogEntryTimestamp(uint64_t seq) const;
   // Deletes log entries below `keep_from` (retention). Returns how many it deleted.
   absl::StatusOr<int> TrimLog(uint64_t keep_from, int max_entries);
   // Calls done(true) once AppliedSequence() >= seq, or done(false) at `deadline`.

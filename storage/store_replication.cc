@@ -217,6 +217,48 @@ absl::StatusOr<int> Store::TrimLog(uint64_t keep_from, int max_entries) {
   return static_cast<int>(end - start);
 }
 
+absl::StatusOr<int> Store::CollectTombstones(HlcTimestamp watermark, int max_keys) {
+  struct Candidate {
+    std::string index_key, ns_id, key;
+    uint64_t hlc;
+  };
+  std::vector<Candidate> candidates;
+  {
+    const std::string prefix(1, keys::kTombstoneTag);
+    std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(leveldb::ReadOptions()));
+    for (it->Seek(prefix); it->Valid() && static_cast<int>(candidates.size()) < max_keys;
+         it->Next()) {
+      uint64_t hlc;
+      absl::string_view ns, key;
+      if (!keys::DecodeTombstone(ToView(it->key()), &hlc, &ns, &key)) break;
+      if (hlc > watermark) break;  // the index is in timestamp order
+      candidates.push_back({std::string(ToView(it->key())), std::string(ns), std::string(key), hlc});
+    }
+    KV_RETURN_IF_ERROR(FromLevelDbStatus(it->status()));
+  }
+  if (candidates.empty()) return 0;
+  const int count = static_cast<int>(candidates.size());
+  KV_RETURN_IF_ERROR(committer_->SubmitAndWait(
+      [this, candidates = std::move(candidates)](Txn& txn) -> absl::Status {
+        for (const Candidate& c : candidates) {
+          KV_RETURN_IF_ERROR(applier_->CollectTombstone(txn, c.ns_id, c.key, c.hlc, c.index_key));
+        }
+        return absl::OkStatus();
+      },
+      static_cast<size_t>(count) * 64));
+  return count;
+}
+
+absl::StatusOr<HlcTimestamp> Store::LogEntryTimestamp(uint64_t seq) const {
+  std::string raw;
+  leveldb::Status s = db_->Get(leveldb::ReadOptions(), keys::Log(seq), &raw);
+  if (s.IsNotFound()) return absl::NotFoundError(absl::StrCat("log entry ", seq, " is not retained"));
+  if (!s.ok()) return FromLevelDbStatus(s);
+  LogEntry entry;
+  if (!DecodeLogEntry(raw, &entry)) return absl::DataLossError("storage: corrupt log entry");
+  return entry.hlc;
+}
+
 void Store::AddSequenceListener(std::function<void(uint64_t)> listener) {
   absl::MutexLock lock(&listeners_mu_);
   listeners_.push_back(std::move(listener));
