@@ -1,6 +1,7 @@
 #include "storage/mutation_applier.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/log.h"
 #include "common/status_macros.h"
 #include "common/validation.h"
 #include "storage/keys.h"
@@ -21,6 +22,19 @@ absl::StatusOr<bool> ReadRecord(Txn& txn, const std::string& data_key, std::stri
   *raw = std::move(*current);
   if (!DecodeRecord(*raw, view)) return Corrupt(data_key);
   return true;
+}
+
+// Like ReadRecord, for a record about to be replaced: one that does not decode is
+// treated as absent, so any write (a repair above all) can replace it. Whatever it
+// referred to (chunks, expiry entry) cannot be known and stays until a later cleanup.
+absl::StatusOr<bool> ReadRecordToReplace(Txn& txn, const std::string& data_key, std::string* raw,
+                                         RecordView* view) {
+  absl::StatusOr<bool> exists = ReadRecord(txn, data_key, raw, view);
+  if (exists.status().code() == absl::StatusCode::kDataLoss) {
+    KV_LOG_WARNING("replacing a corrupt record (key of ", data_key.size(), " bytes)");
+    return false;
+  }
+  return exists;
 }
 
 }  // namespace
@@ -100,7 +114,7 @@ absl::Status MutationApplier::ApplyPut(Txn& txn, const Mutation& m, PutValue& pu
   const std::string data_key = keys::Data(put.ns_id, put.key);
   std::string raw;
   RecordView old;
-  KV_ASSIGN_OR_RETURN(const bool exists, ReadRecord(txn, data_key, &raw, &old));
+  KV_ASSIGN_OR_RETURN(const bool exists, ReadRecordToReplace(txn, data_key, &raw, &old));
   if (exists) {
     const bool same = old.hlc == m.hlc && old.origin == m.origin;
     if (same || Supersedes(old.hlc, old.origin, m.hlc, m.origin)) {
@@ -137,7 +151,7 @@ absl::Status MutationApplier::ApplyDelete(Txn& txn, const Mutation& m, const Del
   const std::string data_key = keys::Data(del.ns_id, del.key);
   std::string raw;
   RecordView old;
-  KV_ASSIGN_OR_RETURN(const bool exists, ReadRecord(txn, data_key, &raw, &old));
+  KV_ASSIGN_OR_RETURN(const bool exists, ReadRecordToReplace(txn, data_key, &raw, &old));
   if (exists) {
     if (old.hlc == m.hlc && old.origin == m.origin) return absl::OkStatus();
     if (Supersedes(old.hlc, old.origin, m.hlc, m.origin)) return absl::OkStatus();

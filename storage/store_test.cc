@@ -247,6 +247,30 @@ TEST_F(StoreTest, UploadInterruptedByCrashIsFreedAtOpen) {
   EXPECT_THAT(Value(kNs, "k"), Optional(std::string(100, 'y')));
 }
 
+TEST_F(StoreTest, ACorruptRecordReadsAsDataLossAndAnyWriteReplacesIt) {
+  // Regression: a record that does not decode failed every write to its key, so repair
+  // could never replace it.
+  MakeNamespace("t", kNs);
+  ASSERT_THAT(Put(kNs, "k", "v"), IsOk());
+  store_.reset();
+  {
+    leveldb::Options o;
+    o.env = env_.get();
+    leveldb::DB* raw = nullptr;
+    ASSERT_TRUE(leveldb::DB::Open(o, "/db", &raw).ok());
+    std::unique_ptr<leveldb::DB> db(raw);
+    ASSERT_TRUE(db->Put(leveldb::WriteOptions(), keys::Data(kNs, "k"), "\x07garbage").ok());
+  }
+  Reopen();
+  EXPECT_THAT(store_->Get(kNs, "k", clock_.Now()), StatusIs(StatusCode::kDataLoss));
+  Mutation repair{PutValue{kNs, "k", "repaired", std::nullopt, 0, std::nullopt}};
+  repair.sequencing = Sequencing::kRepair;
+  repair.hlc = MakeHlc(1, 0);  // even an old version beats garbage
+  repair.origin = "peer";
+  ASSERT_THAT(store_->CommitAndWait({repair}).FirstError(), IsOk());
+  EXPECT_THAT(Value(kNs, "k"), Optional(std::string("repaired")));
+}
+
 TEST_F(StoreTest, RejectedPutFreesItsBlob) {
   ValueRef ref = Upload(std::string(100, 'y'));
   ASSERT_TRUE(ref.blob.has_value());
