@@ -40,6 +40,7 @@ int Run(int argc, char** argv) {
   std::string config_path, node_id, listen, metrics, data_dir, data_root, ready_file;
   double sweep_interval_s = 1.0, shutdown_grace_s = 10.0;
   bool list_nodes = false;
+  std::string join_seed, region;
   int grpc_memory_mib = 0;
   bool grpc_bdp_probe = false;
   app.add_option("--config", config_path,
@@ -64,6 +65,12 @@ int Run(int argc, char** argv) {
                  "Seconds in-flight calls may take to finish on shutdown")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
+  app.add_option("--join", join_seed,
+                 "Join a running cluster as a new edge through the node at HOST:PORT (any "
+                 "member); it tells this edge the origin and the other members. Needs "
+                 "--node-id, a fixed --listen port and --data-dir (or --config for the "
+                 "cluster's replication and latency settings)");
+  app.add_option("--region", region, "This node's region (for --join; else from --config)");
   app.add_flag("--grpc-bdp-probe", grpc_bdp_probe,
                "Let gRPC grow flow-control windows to the link's bandwidth-delay product: "
                "faster large transfers to distant clients, but each upload may buffer many "
@@ -116,25 +123,48 @@ int Run(int argc, char** argv) {
       return 2;
     }
     const kv::node::NodeConfig* self = config->Find(node_id);
-    if (self == nullptr) {
-      std::fprintf(stderr, "kv-node: node \"%s\" is not in %s\n", node_id.c_str(),
-                   config_path.c_str());
+    if (self == nullptr && join_seed.empty()) {
+      std::fprintf(stderr, "kv-node: node \"%s\" is not in %s (to add a node, use --join)\n",
+                   node_id.c_str(), config_path.c_str());
       return 2;
     }
-    options.listen_address = self->grpc_address;
-    metrics_address = self->metrics_address;
-    options.role = self->role;
-    options.region = self->region;
+    if (self != nullptr) {
+      options.listen_address = self->grpc_address;
+      metrics_address = self->metrics_address;
+      options.role = self->role;
+      options.region = self->region;
+      std::filesystem::path dir(self->data_dir);
+      if (dir.is_relative() && !data_root.empty()) dir = std::filesystem::path(data_root) / dir;
+      options.data_dir = dir.string();
+    } else {
+      options.role = kv::node::Role::kEdge;
+      if (!data_root.empty()) options.data_dir = (std::filesystem::path(data_root) / node_id).string();
+    }
+    for (const kv::node::NodeConfig& n : config->nodes) {
+      kv::gossip::Member m;
+      m.id = n.id;
+      m.role = n.role == kv::node::Role::kOrigin ? kv::gossip::kRoleOrigin : kv::gossip::kRoleEdge;
+      m.region = n.region;
+      m.address = n.grpc_address;
+      options.members.push_back(m);
+    }
+    options.gossip_interval = config->replication.gossip_interval;
     const kv::node::NodeConfig& origin = config->origin();
     options.origin = kv::PeerAddress{origin.id, origin.region, origin.grpc_address};
     options.replication.heartbeat = config->replication.heartbeat;
     options.forward_apply_wait = config->replication.forward_apply_wait;
     options.sweeper.log_retention_entries = config->replication.log_retention_entries;
     latency = config->latency;
-    std::filesystem::path dir(self->data_dir);
-    if (dir.is_relative() && !data_root.empty()) dir = std::filesystem::path(data_root) / dir;
-    options.data_dir = dir.string();
   }
+  if (!join_seed.empty()) {
+    options.role = kv::node::Role::kEdge;
+    options.join_seed = join_seed;
+    if (listen.empty() || listen.ends_with(":0")) {
+      std::fprintf(stderr, "kv-node: --join needs a fixed --listen port (peers dial it)\n");
+      return 2;
+    }
+  }
+  if (!region.empty()) options.region = region;
   if (!listen.empty()) options.listen_address = listen;
   if (!metrics.empty()) metrics_address = metrics == "off" ? "" : metrics;
   if (!data_dir.empty()) options.data_dir = data_dir;

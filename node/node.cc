@@ -1,6 +1,7 @@
 #include "node/node.h"
 
 #include <grpcpp/health_check_service_interface.h>
+#include <prometheus/registry.h>
 #include <grpcpp/resource_quota.h>
 
 #include "absl/strings/str_cat.h"
@@ -34,11 +35,33 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(const NodeOptions& options,
   } else {
     node->replication_metrics_ = std::make_unique<replication::ReplicationMetrics>();
   }
+  prometheus::Registry* registry = deps.registry;
+  if (registry == nullptr) {
+    node->own_registry_ = std::make_shared<prometheus::Registry>();
+    registry = node->own_registry_.get();
+  }
   const bool edge = options.role == Role::kEdge;
+  gossip::Member self;
+  self.id = options.node_id;
+  self.role = edge ? gossip::kRoleEdge : gossip::kRoleOrigin;
+  self.region = options.region;
+  self.address = options.listen_address;
+  // A restarted node describes itself anew: its newer incarnation wins over old rumours.
+  self.incarnation = static_cast<uint64_t>(absl::ToUnixMillis(absl::Now()));
+  node->membership_ = std::make_unique<gossip::Membership>(self, options.members, deps.clock,
+                                                           options.membership);
+  gossip::GossiperOptions gossiper;
+  gossiper.interval = options.gossip_interval;
+  node->gossiper_ = std::make_unique<gossip::Gossiper>(
+      node->store_.get(), node->membership_.get(), node->channels_, deps.clock, *registry,
+      gossiper, node->replication_metrics_.get());
+  PeerAddress origin = options.origin;
+  if (edge && !options.join_seed.empty()) {
+    KV_ASSIGN_OR_RETURN(origin, node->Join());
+  }
   if (edge) {
-    if (options.origin.address.empty()) return absl::InvalidArgumentError("edge without an origin");
-    node->forwarder_ = std::make_unique<Forwarder>(node->channels_, options.origin,
-                                                   node->store_.get(),
+    if (origin.address.empty()) return absl::InvalidArgumentError("edge without an origin");
+    node->forwarder_ = std::make_unique<Forwarder>(node->channels_, origin, node->store_.get(),
                                                    options.forward_apply_wait, deps.registry);
   }
   node->context_.store = node->store_.get();
@@ -57,6 +80,9 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(const NodeOptions& options,
                            &node->port_);
   builder.RegisterService(node->service_.get());
   builder.RegisterService(node->replication_service_.get());
+  node->gossip_service_ =
+      std::make_unique<gossip::GossipService>(node->store_.get(), node->membership_.get());
+  builder.RegisterService(node->gossip_service_.get());
   ConfigurePeerServer(ChannelOptions(), &builder);
   builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, options.grpc_bdp_probe ? 1 : 0);
@@ -71,16 +97,35 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(const NodeOptions& options,
         absl::StrCat("cannot serve on ", options.listen_address, " (address in use?)"));
   }
   node->server_->GetHealthCheckService()->SetServingStatus(true);
+  node->membership_->SetSelfAddress(node->address());
   if (edge) {
     replication::FollowerOptions follower;
     follower.node_id = options.node_id;
     follower.silence_timeout = std::max(absl::Seconds(2), 5 * options.replication.heartbeat);
     node->follower_ = std::make_unique<replication::Follower>(
-        node->store_.get(), node->channels_, options.origin, deps.clock,
+        node->store_.get(), node->channels_, origin, deps.clock,
         node->replication_metrics_.get(), follower);
+    // Refused by the origin (another lineage, or behind its retained log): repair from it.
+    node->follower_->set_on_needs_repair([gossiper = node->gossiper_.get(), origin](
+                                             const absl::Status&) {
+      absl::Status repaired = gossiper->RepairFrom(origin, /*adopt_lineage=*/true);
+      if (!repaired.ok()) KV_LOG_WARNING("repair from the origin failed: ", repaired.ToString());
+    });
     node->follower_->Start();
   }
-  node->sweeper_ = std::make_unique<Sweeper>(node->store_.get(), deps.clock, options.sweeper);
+  if (options.gossip_interval > absl::ZeroDuration()) node->gossiper_->Start();
+  SweeperOptions sweeper = options.sweeper;
+  // Tombstones go once every member has applied past them: the gossiped floor of
+  // applied sequences, as the timestamp of that log entry (the same on every replica).
+  sweeper.tombstone_watermark = [gossiper = node->gossiper_.get(),
+                                 store = node->store_.get()]() -> std::optional<HlcTimestamp> {
+    std::optional<uint64_t> floor = gossiper->AppliedFloor();
+    if (!floor || *floor == 0) return std::nullopt;
+    absl::StatusOr<HlcTimestamp> ts = store->LogEntryTimestamp(*floor);
+    if (!ts.ok()) return std::nullopt;
+    return *ts;
+  };
+  node->sweeper_ = std::make_unique<Sweeper>(node->store_.get(), deps.clock, sweeper);
   KV_LOG_INFO(edge ? "edge " : "origin ", options.node_id, " serving on ", node->address(),
               " with data in ", options.data_dir, " at sequence ",
               node->store_->AppliedSequence(),
@@ -91,6 +136,27 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(const NodeOptions& options,
 }
 
 Node::~Node() { Shutdown(); }
+
+absl::StatusOr<PeerAddress> Node::Join() {
+  absl::Status joined;
+  for (int attempt = 0; attempt < 10; ++attempt) {
+    joined = gossiper_->JoinThrough(options_.join_seed);
+    if (joined.ok()) break;
+    absl::SleepFor(absl::Milliseconds(200) * (attempt + 1));
+  }
+  if (!joined.ok()) {
+    return absl::Status(joined.code(), absl::StrCat("cannot join through ", options_.join_seed,
+                                                    ": ", joined.message()));
+  }
+  for (const gossip::Member& m : membership_->Snapshot()) {
+    if (m.role == gossip::kRoleOrigin) {
+      KV_LOG_INFO("joined through ", options_.join_seed, "; origin is ", m.id, " at ", m.address);
+      return m.peer();
+    }
+  }
+  return absl::FailedPreconditionError(
+      absl::StrCat("joined through ", options_.join_seed, " but no origin is known"));
+}
 
 std::string Node::address() const {
   std::vector<std::string> parts = absl::StrSplit(options_.listen_address, ':');
@@ -111,6 +177,7 @@ void Node::Shutdown() {
   if (shut_down_) return;
   shut_down_ = true;
   if (server_) server_->GetHealthCheckService()->SetServingStatus(false);
+  if (gossiper_) gossiper_->Stop();
   if (follower_) follower_->Stop();
   // Replication streams follow forever: end them first, then wait for client calls.
   if (replication_service_) replication_service_->Stop();
@@ -119,6 +186,7 @@ void Node::Shutdown() {
     server_->Wait();
   }
   sweeper_.reset();
+  gossiper_.reset();
   store_.reset();  // drains queued writes, closes LevelDB
   KV_LOG_INFO("node ", options_.node_id, " stopped");
 }

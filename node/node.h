@@ -16,6 +16,9 @@
 #include "grpcpp/grpcpp.h"
 #include "leveldb/env.h"
 #include "common/channel_factory.h"
+#include "gossip/gossip_service.h"
+#include "gossip/gossiper.h"
+#include "gossip/membership.h"
 #include "node/cluster_config.h"
 #include "node/forwarder.h"
 #include "node/kv_service.h"
@@ -40,7 +43,15 @@ struct NodeOptions {
   // `origin` and follows its log.
   Role role = Role::kOrigin;
   std::string region;
-  PeerAddress origin;  // edges only
+  PeerAddress origin;  // edges only; unset with `join_seed`
+  // The cluster's members from its config (self included or not), for gossip.
+  std::vector<gossip::Member> members;
+  // An edge not in the config joins through the node serving here, and learns the
+  // origin and the other members from it. Requires a fixed port in listen_address.
+  std::string join_seed;
+  // Time between anti-entropy rounds; zero runs none in the background (tests Tick()).
+  absl::Duration gossip_interval = absl::Seconds(1);
+  gossip::MembershipOptions membership;
   // Stream heartbeat, log reads per batch (see ReplicationServiceOptions).
   replication::ReplicationServiceOptions replication;
   // How long an edge waits to apply a forwarded write before answering anyway.
@@ -99,10 +110,14 @@ class Node {
   storage::Store* store() { return store_.get(); }
   Sweeper* sweeper() { return sweeper_.get(); }
   replication::Follower* follower() { return follower_.get(); }
+  gossip::Gossiper* gossiper() { return gossiper_.get(); }
+  gossip::Membership* membership() { return membership_.get(); }
   const NodeOptions& options() const { return options_; }
 
  private:
   explicit Node(const NodeOptions& options) : options_(options) {}
+  // Joins through options_.join_seed and returns the origin it learned.
+  absl::StatusOr<PeerAddress> Join();
 
   const NodeOptions options_;
   std::unique_ptr<ChannelFactory> owned_channels_;
@@ -110,6 +125,10 @@ class Node {
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<RpcMetrics> metrics_;
   std::unique_ptr<replication::ReplicationMetrics> replication_metrics_;
+  std::shared_ptr<prometheus::Registry> own_registry_;  // when NodeDeps has none
+  std::unique_ptr<gossip::Membership> membership_;
+  std::unique_ptr<gossip::Gossiper> gossiper_;
+  std::unique_ptr<gossip::GossipService> gossip_service_;
   std::unique_ptr<Forwarder> forwarder_;
   ServiceContext context_;
   std::unique_ptr<KvService> service_;

@@ -31,6 +31,16 @@ absl::StatusOr<int> Sweeper::RunOnce() {
     removed += *n;
     if (*n < options_.batch) break;
   }
+  if (options_.tombstone_watermark) {
+    if (std::optional<HlcTimestamp> watermark = options_.tombstone_watermark()) {
+      while (removed < options_.max_per_run) {
+        absl::StatusOr<int> n = store_->CollectTombstones(*watermark, options_.batch);
+        if (!n.ok()) return n.status();
+        removed += *n;
+        if (*n < options_.batch) break;
+      }
+    }
+  }
   const uint64_t applied = store_->AppliedSequence();
   const uint64_t retention = static_cast<uint64_t>(std::max<int64_t>(options_.log_retention_entries, 1));
   if (applied > retention) {

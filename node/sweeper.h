@@ -1,6 +1,8 @@
 #ifndef KV_NODE_SWEEPER_H_
 #define KV_NODE_SWEEPER_H_
 
+#include <functional>
+#include <optional>
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
@@ -8,6 +10,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "common/hybrid_clock.h"
 #include "storage/store.h"
 
 namespace kv::node {
@@ -23,6 +26,9 @@ struct SweeperOptions {
   // Replication log entries kept for replicas catching up; older ones are deleted. A
   // replica further behind is repaired instead (anti-entropy).
   int64_t log_retention_entries = 1'000'000;
+  // Returns the timestamp at or below which tombstones may be dropped (every member has
+  // applied past it), or nullopt while that is not known. Unset: tombstones are kept.
+  std::function<std::optional<HlcTimestamp>()> tombstone_watermark;
 };
 
 // Reclaims expired keys, the keys of deleted namespaces and replication log entries past

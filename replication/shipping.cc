@@ -65,6 +65,7 @@ storage::Mutation EntryToMutation(const v1::LogEntry& e, storage::Sequencing seq
   m.sequencing = sequencing;
   m.seq = e.sequence();
   m.hlc = e.hlc();
+  m.log_hlc = e.hlc();
   m.origin = e.origin();
   const v1::Record* r = e.has_record() ? &e.record() : e.has_deleted() ? &e.deleted() : nullptr;
   if (r != nullptr) {

@@ -79,6 +79,9 @@ struct Mutation {
   std::string origin;    // node that stamped it
   Sequencing sequencing = Sequencing::kAssign;
   uint64_t seq = 0;      // kReplicated: this mutation's sequence number
+  // kReplicated: the timestamp of the origin's log entry, recorded in this replica's log
+  // (the version applied may be newer). 0: the mutation's own hlc.
+  HlcTimestamp log_hlc = 0;
 
   bool IsNamespaceOp() const {
     return std::holds_alternative<CreateNamespace>(op) ||

@@ -62,7 +62,7 @@ absl::Status MutationApplier::Apply(Txn& txn, Mutation& m) {
       break;
   }
   LogEntry entry;
-  entry.hlc = m.hlc;
+  entry.hlc = m.log_hlc != 0 ? m.log_hlc : m.hlc;
   entry.origin = m.origin;
   absl::Status s;
   if (auto* put = std::get_if<PutValue>(&m.op)) {

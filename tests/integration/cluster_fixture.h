@@ -6,7 +6,11 @@
 // peer), serves on 127.0.0.1:<ephemeral>, and is reached by the real SDK. Nodes can be
 // stopped and restarted on the same disk and port.
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <prometheus/registry.h>
 
 #include <map>
@@ -70,6 +74,16 @@ class ClusterFixture : public ::testing::Test {
     options.replication.heartbeat = absl::Milliseconds(200);
     options.shutdown_grace = absl::Seconds(2);
     if (m.role == node::Role::kEdge) options.origin = Address(origin_id_);
+    options.gossip_interval = absl::ZeroDuration();  // tests Tick()
+    for (const auto& [other_id, other] : members_) {
+      if (other.port == 0 || other_id == id) continue;
+      gossip::Member peer;
+      peer.id = other_id;
+      peer.role = other.role == node::Role::kOrigin ? gossip::kRoleOrigin : gossip::kRoleEdge;
+      peer.region = other.region;
+      peer.address = absl::StrCat("127.0.0.1:", other.port);
+      options.members.push_back(peer);
+    }
     node::NodeDeps deps;
     deps.clock = &clock_;
     deps.env = m.env.get();
@@ -87,6 +101,59 @@ class ClusterFixture : public ::testing::Test {
     m.client = std::make_unique<Client>(Client::Connect(client));
   }
 
+  // Adds an edge that knows only `seed` (no static members, no origin address) and
+  // joins the cluster through it.
+  void AddJoining(const std::string& id, const std::string& seed, const std::string& region) {
+    Member& m = members_[id];
+    m.id = id;
+    m.region = region;
+    m.role = node::Role::kEdge;
+    m.env.reset(leveldb::NewMemEnv(leveldb::Env::Default()));
+    m.channels = std::make_unique<BridgedChannelFactory>(m.region, LatencyModel());
+    m.registry = std::make_shared<prometheus::Registry>();
+    node::NodeOptions options;
+    options.node_id = id;
+    options.role = node::Role::kEdge;
+    options.region = region;
+    m.port = PickPort();
+    options.listen_address = absl::StrCat("127.0.0.1:", m.port);
+    options.data_dir = "/data";
+    options.join_seed = Address(seed).address;
+    options.sweeper.interval = absl::ZeroDuration();
+    options.gossip_interval = absl::ZeroDuration();
+    options.replication.heartbeat = absl::Milliseconds(200);
+    options.shutdown_grace = absl::Seconds(2);
+    node::NodeDeps deps;
+    deps.clock = &clock_;
+    deps.env = m.env.get();
+    deps.registry = m.registry.get();
+    deps.channels = m.channels.get();
+    auto created = node::Node::Create(options, deps);
+    ASSERT_TRUE(created.ok()) << created.status();
+    m.node = std::move(*created);
+    ClientOptions client;
+    client.endpoint = m.node->address();
+    client.timeout = absl::Seconds(30);
+    client.retry.max_attempts = 1;
+    m.client = std::make_unique<Client>(Client::Connect(client));
+  }
+
+  // Returns a loopback port that was free a moment ago.
+  static int PickPort() {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    int port = 0;
+    if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+        getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+      port = ntohs(addr.sin_port);
+    }
+    close(fd);
+    return port;
+  }
+
   void Stop(const std::string& id) {
     Member& m = members_.at(id);
     m.client.reset();
@@ -102,6 +169,14 @@ class ClusterFixture : public ::testing::Test {
   Client& client(const std::string& id) { return *members_.at(id).client; }
   storage::Store& store(const std::string& id) { return *members_.at(id).node->store(); }
   BridgedChannelFactory& links(const std::string& id) { return *members_.at(id).channels; }
+  node::Node& node(const std::string& id) { return *members_.at(id).node; }
+
+  // Runs one anti-entropy round on every running node.
+  void TickAll() {
+    for (auto& [id, m] : members_) {
+      if (m.node) (void)m.node->gossiper()->Tick();
+    }
+  }
 
   // Waits (up to 60 s) until `condition` holds.
   static bool Eventually(const std::function<bool()>& condition) {

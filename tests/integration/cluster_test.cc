@@ -144,3 +144,88 @@ TEST_F(ClusterTest, AnEdgeCutFromTheOriginCatchesUpWhenTheLinkHeals) {
 
 }  // namespace
 }  // namespace kv
+
+namespace kv {
+namespace {
+
+using ::kv::testing::IsOk;
+using ::kv::testing::IsOkAndHolds;
+using ::testing::Eq;
+using ::testing::Optional;
+
+class ClusterGossipTest : public ClusterTest {};
+
+TEST_F(ClusterGossipTest, AnEdgeCutFromTheOriginConvergesThroughItsPeers) {
+  absl::StatusOr<Namespace> ns = client("origin").CreateNamespace("t");
+  ASSERT_THAT(ns, IsOk());
+  ASSERT_TRUE(Converged());
+  links("edge-3").Cut("origin");  // both its stream and its forwarded writes are cut
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_THAT(client("origin").Put(ns->id, absl::StrCat("k", i), "v"), IsOk());
+  }
+  ASSERT_THAT(client("origin").Delete(ns->id, "k3"), IsOk());
+  // Only gossip rounds can bring edge-3 the writes: from edge-1 or edge-2.
+  ASSERT_TRUE(Eventually([&] {
+    TickAll();
+    return store("edge-3").AppliedSequence() == store("origin").AppliedSequence();
+  }));
+  EXPECT_EQ(Dump("edge-3", ns->id), Dump("origin", ns->id));
+  EXPECT_THAT(client("edge-3").Get(ns->id, "k3"), IsOkAndHolds(Eq(std::nullopt)));
+  links("edge-3").Heal("origin");
+}
+
+TEST_F(ClusterGossipTest, TombstonesAreCollectedOnlyOnceEveryMemberHasTheDelete) {
+  absl::StatusOr<Namespace> ns = client("origin").CreateNamespace("t");
+  ASSERT_THAT(ns, IsOk());
+  ASSERT_THAT(client("origin").Put(ns->id, "doomed", "v"), IsOk());
+  ASSERT_TRUE(Converged());
+  Stop("edge-2");  // it holds the live version and cannot learn of the delete
+  ASSERT_THAT(client("origin").Delete(ns->id, "doomed"), IsOk());
+  auto tombstones = [&](const std::string& id) {
+    std::vector<storage::VersionInfo> versions;
+    std::vector<std::pair<std::string, storage::NamespaceRecord>> namespaces;
+    uint64_t seq;
+    EXPECT_THAT(store(id).ScanVersions({}, &versions, &namespaces, &seq), IsOk());
+    return std::count_if(versions.begin(), versions.end(),
+                         [](const storage::VersionInfo& v) { return v.tombstone; });
+  };
+  for (int i = 0; i < 5; ++i) {
+    TickAll();
+    ASSERT_THAT(node("origin").sweeper()->RunOnce(), IsOk());
+  }
+  EXPECT_EQ(tombstones("origin"), 1);  // edge-2 still needs it: it is kept
+  Start("edge-2");
+  ASSERT_TRUE(Converged());
+  EXPECT_THAT(client("edge-2").Get(ns->id, "doomed"), IsOkAndHolds(Eq(std::nullopt)));
+  // Once every member reported the delete, it goes everywhere.
+  ASSERT_TRUE(Eventually([&] {
+    TickAll();
+    for (const char* id : {"origin", "edge-1", "edge-2", "edge-3"}) {
+      EXPECT_THAT(node(id).sweeper()->RunOnce(), IsOk());
+    }
+    return tombstones("origin") == 0 && tombstones("edge-2") == 0;
+  }));
+  for (const char* id : {"origin", "edge-1", "edge-2", "edge-3"}) {
+    EXPECT_THAT(client(id).Get(ns->id, "doomed"), IsOkAndHolds(Eq(std::nullopt))) << id;
+  }
+}
+
+TEST_F(ClusterGossipTest, ANewEdgeJoinsThroughOneSeedAndServesEverything) {
+  absl::StatusOr<Namespace> ns = client("origin").CreateNamespace("t");
+  ASSERT_THAT(ns, IsOk());
+  for (int i = 0; i < 50; ++i) ASSERT_THAT(client("edge-1").Put(ns->id, absl::StrCat("k", i), "v"), IsOk());
+  AddJoining("edge-new", "edge-2", "us");
+  ASSERT_TRUE(Converged());
+  EXPECT_EQ(Dump("edge-new", ns->id), Dump("origin", ns->id));
+  ASSERT_THAT(client("edge-new").Put(ns->id, "from-new", "hi"), IsOk());
+  EXPECT_THAT(client("edge-new").Get(ns->id, "from-new"), IsOkAndHolds(Optional(std::string("hi"))));
+  // The others learn of it by gossip.
+  ASSERT_TRUE(Eventually([&] {
+    TickAll();
+    return node("edge-3").membership()->Find("edge-new").has_value() &&
+           node("origin").membership()->Find("edge-new").has_value();
+  }));
+}
+
+}  // namespace
+}  // namespace kv
