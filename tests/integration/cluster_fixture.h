@@ -62,19 +62,8 @@ class ClusterFixture : public ::testing::Test {
 
   void Start(const std::string& id) {
     Member& m = members_.at(id);
-    m.channels = std::make_unique<BridgedChannelFactory>(m.region, LatencyModel());
-    m.registry = std::make_shared<prometheus::Registry>();
-    node::NodeOptions options;
-    options.node_id = id;
-    options.role = m.role;
-    options.region = m.region;
-    options.listen_address = absl::StrCat("127.0.0.1:", m.port);
-    options.data_dir = "/data";
-    options.sweeper.interval = absl::ZeroDuration();
-    options.replication.heartbeat = absl::Milliseconds(200);
-    options.shutdown_grace = absl::Seconds(2);
+    node::NodeOptions options = BaseOptions(m);
     if (m.role == node::Role::kEdge) options.origin = Address(origin_id_);
-    options.gossip_interval = absl::ZeroDuration();  // tests Tick()
     for (const auto& [other_id, other] : members_) {
       if (other.port == 0 || other_id == id) continue;
       gossip::Member peer;
@@ -84,21 +73,8 @@ class ClusterFixture : public ::testing::Test {
       peer.address = absl::StrCat("127.0.0.1:", other.port);
       options.members.push_back(peer);
     }
-    node::NodeDeps deps;
-    deps.clock = &clock_;
-    deps.env = m.env.get();
-    deps.registry = m.registry.get();
-    deps.channels = m.channels.get();
-    auto created = node::Node::Create(options, deps);
-    ASSERT_TRUE(created.ok()) << created.status();
-    m.node = std::move(*created);
-    m.port = m.node->port();
+    Create(m, options);
     if (m.role == node::Role::kOrigin) origin_id_ = id;
-    ClientOptions client;
-    client.endpoint = m.node->address();
-    client.timeout = absl::Seconds(30);
-    client.retry.max_attempts = 1;
-    m.client = std::make_unique<Client>(Client::Connect(client));
   }
 
   // Adds an edge that knows only `seed` (no static members, no origin address) and
@@ -109,20 +85,32 @@ class ClusterFixture : public ::testing::Test {
     m.region = region;
     m.role = node::Role::kEdge;
     m.env.reset(leveldb::NewMemEnv(leveldb::Env::Default()));
-    m.channels = std::make_unique<BridgedChannelFactory>(m.region, LatencyModel());
-    m.registry = std::make_shared<prometheus::Registry>();
+    m.port = PickPort();  // a joining node announces its address, so it must be fixed
+    node::NodeOptions options = BaseOptions(m);
+    options.join_seed = Address(seed).address;
+    Create(m, options);
+  }
+
+  // Options every test node shares: background work off (tests step it), fast
+  // heartbeats, short shutdown.
+  static node::NodeOptions BaseOptions(const Member& m) {
     node::NodeOptions options;
-    options.node_id = id;
-    options.role = node::Role::kEdge;
-    options.region = region;
-    m.port = PickPort();
+    options.node_id = m.id;
+    options.role = m.role;
+    options.region = m.region;
     options.listen_address = absl::StrCat("127.0.0.1:", m.port);
     options.data_dir = "/data";
-    options.join_seed = Address(seed).address;
     options.sweeper.interval = absl::ZeroDuration();
     options.gossip_interval = absl::ZeroDuration();
     options.replication.heartbeat = absl::Milliseconds(200);
     options.shutdown_grace = absl::Seconds(2);
+    return options;
+  }
+
+  // Creates `m`'s node on its own disk, registry and links, and a client to it.
+  void Create(Member& m, const node::NodeOptions& options) {
+    m.channels = std::make_unique<BridgedChannelFactory>(m.region, LatencyModel());
+    m.registry = std::make_shared<prometheus::Registry>();
     node::NodeDeps deps;
     deps.clock = &clock_;
     deps.env = m.env.get();
@@ -131,6 +119,7 @@ class ClusterFixture : public ::testing::Test {
     auto created = node::Node::Create(options, deps);
     ASSERT_TRUE(created.ok()) << created.status();
     m.node = std::move(*created);
+    m.port = m.node->port();
     ClientOptions client;
     client.endpoint = m.node->address();
     client.timeout = absl::Seconds(30);
