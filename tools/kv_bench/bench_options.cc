@@ -1,6 +1,8 @@
 #include "tools/kv_bench/bench_options.h"
 
 #include <algorithm>
+#include <cmath>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "common/limits.h"
@@ -14,8 +16,9 @@ absl::StatusOr<Mode> ParseMode(absl::string_view name) {
   if (name == "put") return Mode::kPut;
   if (name == "list") return Mode::kList;
   if (name == "mixed") return Mode::kMixed;
+  if (name == "propagation") return Mode::kPropagation;
   return absl::InvalidArgumentError(
-      absl::StrCat("--mode must be get, put, list or mixed, not \"", name, "\""));
+      absl::StrCat("--mode must be get, put, list, mixed or propagation, not \"", name, "\""));
 }
 
 const char* ModeName(Mode mode) {
@@ -28,9 +31,83 @@ const char* ModeName(Mode mode) {
       return "list";
     case Mode::kMixed:
       return "mixed";
+    case Mode::kPropagation:
+      return "propagation";
   }
   return "?";
 }
+
+absl::StatusOr<Backend> ParseBackend(absl::string_view name) {
+  if (name == "edgekv") return Backend::kEdgeKv;
+  if (name == "redis") return Backend::kRedis;
+  return absl::InvalidArgumentError(
+      absl::StrCat("--backend must be edgekv or redis, not \"", name, "\""));
+}
+
+const char* BackendName(Backend backend) {
+  switch (backend) {
+    case Backend::kEdgeKv:
+      return "edgekv";
+    case Backend::kRedis:
+      return "redis";
+  }
+  return "?";
+}
+
+int64_t PropagationWrites(const BenchOptions& o) {
+  return static_cast<int64_t>(
+      std::ceil(o.rate * absl::ToDoubleSeconds(o.warmup + o.duration) - 1e-9));
+}
+
+int64_t PropagationWarmupWrites(const BenchOptions& o) {
+  return static_cast<int64_t>(std::ceil(o.rate * absl::ToDoubleSeconds(o.warmup) - 1e-9));
+}
+
+namespace {
+
+absl::Status ValidatePropagationOptions(const BenchOptions& o) {
+  if (o.requests != 0) {
+    return absl::InvalidArgumentError("--requests does not apply to --mode propagation");
+  }
+  if (o.edges.empty()) {
+    return absl::InvalidArgumentError("--mode propagation needs --edges HOST:PORT,...");
+  }
+  std::set<std::string> seen;
+  for (const std::string& edge : o.edges) {
+    if (edge.empty()) return absl::InvalidArgumentError("--edges has an empty entry");
+    if (edge == o.endpoint) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--edges lists the origin (--endpoint) ", edge));
+    }
+    if (!seen.insert(edge).second) {
+      return absl::InvalidArgumentError(absl::StrCat("--edges lists ", edge, " twice"));
+    }
+  }
+  if (!(o.rate > 0) || !std::isfinite(o.rate)) {
+    return absl::InvalidArgumentError("--rate must be positive");
+  }
+  const int64_t writes = PropagationWrites(o);
+  if (writes <= PropagationWarmupWrites(o)) {
+    return absl::InvalidArgumentError("--rate * --duration must be at least one write");
+  }
+  if (writes > kMaxPropagationWrites) {
+    return absl::InvalidArgumentError(absl::StrCat("--rate * (--warmup + --duration) is ", writes,
+                                                   " writes; at most ", kMaxPropagationWrites,
+                                                   " are supported"));
+  }
+  if (o.drain < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--drain must not be negative");
+  }
+  if (o.poll_interval < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--poll-interval must not be negative");
+  }
+  if (o.setup_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--timeout must be positive");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 absl::Status ValidateOptions(const BenchOptions& o) {
   if (o.endpoint.empty()) return absl::InvalidArgumentError("--endpoint must not be empty");
@@ -40,6 +117,13 @@ absl::Status ValidateOptions(const BenchOptions& o) {
   if (o.value_size < 0 || o.value_size > kMaxValueBytes) {
     return absl::InvalidArgumentError(
         absl::StrCat("--value-size must be between 0 and ", kMaxValueBytes, " bytes"));
+  }
+  if (o.backend != Backend::kEdgeKv && o.mode != Mode::kPropagation) {
+    return absl::InvalidArgumentError("--backend redis needs --mode propagation");
+  }
+  if (o.mode == Mode::kPropagation) {
+    absl::Status s = ValidatePropagationOptions(o);
+    if (!s.ok()) return s;
   }
   if (o.requests < 0) return absl::InvalidArgumentError("--requests must not be negative");
   if (o.requests == 0 && o.duration <= absl::ZeroDuration()) {
@@ -75,6 +159,8 @@ int EffectiveChannels(const BenchOptions& options) {
   return options.channels > 0 ? options.channels : std::min(options.concurrency, 4);
 }
 
-bool NeedsPreload(Mode mode) { return mode != Mode::kPut; }
+bool NeedsPreload(Mode mode) {
+  return mode == Mode::kGet || mode == Mode::kList || mode == Mode::kMixed;
+}
 
 }  // namespace kv::bench

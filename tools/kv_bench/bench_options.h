@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -14,12 +15,24 @@
 
 namespace kv::bench {
 
-enum class Mode { kGet, kPut, kList, kMixed };
+// kPropagation measures how long a write to the origin takes to become readable on every
+// edge (propagation_runner.h); the others load one node (bench_runner.h).
+enum class Mode { kGet, kPut, kList, kMixed, kPropagation };
 
-// Returns the mode named `name` ("get", "put", "list", "mixed"); INVALID_ARGUMENT otherwise.
+// Returns the mode named `name` ("get", "put", "list", "mixed", "propagation");
+// INVALID_ARGUMENT otherwise.
 absl::StatusOr<Mode> ParseMode(absl::string_view name);
 // Returns the flag spelling of `mode`.
 const char* ModeName(Mode mode);
+
+// What the propagation mode talks to: EdgeKV nodes over the SDK, or a Redis master and
+// its replicas over RESP (redis_client.h). The other modes support only kEdgeKv.
+enum class Backend { kEdgeKv, kRedis };
+
+// Returns the backend named `name` ("edgekv", "redis"); INVALID_ARGUMENT otherwise.
+absl::StatusOr<Backend> ParseBackend(absl::string_view name);
+// Returns the flag spelling of `backend`.
+const char* BackendName(Backend backend);
 
 struct BenchOptions {
   // host:port of the node under test.
@@ -54,19 +67,45 @@ struct BenchOptions {
   int node_pid = 0;
   // Time between RSS samples.
   absl::Duration rss_interval = absl::Milliseconds(10);
+
+  // --- Propagation mode (`endpoint` is the origin, or the Redis master) ---
+  Backend backend = Backend::kEdgeKv;
+  // host:port of every edge (Redis: every replica); each gets its own poller.
+  std::vector<std::string> edges;
+  // Writes per second issued by the one writer, on an absolute schedule (write i is due
+  // at start + i / rate); rate * (warmup + duration) writes in all.
+  double rate = 1000;
+  // After the last write, how long pollers keep reading for writes not yet seen before
+  // they are reported as never seen. Bounds the run; the drain ends as soon as every
+  // edge has seen every write.
+  absl::Duration drain = absl::Seconds(30);
+  // Least time from the start of a read that found nothing to the start of the next
+  // read of that edge. 0 reads back to back (best resolution: one call in flight per
+  // edge whenever an acknowledged write is not yet seen there); larger values trade
+  // resolution for load on a machine the nodes share.
+  absl::Duration poll_interval = absl::ZeroDuration();
+  // How long Prepare() waits for its marker write to be readable on every edge.
+  absl::Duration setup_timeout = absl::Seconds(60);
 };
 
-// The namespace title kv-bench creates or reuses.
-inline constexpr char kNamespaceTitle[] = "kv-bench";
+// Most writes one propagation run may schedule: the tracker keeps 16 bytes per write and
+// edge, so 10 M writes to 8 edges is ~1.5 GB.
+inline constexpr int64_t kMaxPropagationWrites = 10'000'000;
 
-// Returns OK if `options` describe a runnable benchmark; INVALID_ARGUMENT naming the first
-// offending option otherwise.
+// Returns the number of writes a propagation run schedules: ceil(rate * (warmup +
+// duration)), of which the first ceil(rate * warmup) are the warmup.
+int64_t PropagationWrites(const BenchOptions& options);
+int64_t PropagationWarmupWrites(const BenchOptions& options);
+
+// Returns OK if `options` describe a runnable benchmark in its mode; INVALID_ARGUMENT naming
+// the first offending option otherwise.
 absl::Status ValidateOptions(const BenchOptions& options);
 
 // Returns the number of channels to open: options.channels, or min(concurrency, 4) if 0.
 int EffectiveChannels(const BenchOptions& options);
 
-// Returns true if `mode` reads keys that must exist, i.e. needs a preload.
+// Returns true if `mode` reads keys that must exist, i.e. needs a preload (get, list,
+// mixed).
 bool NeedsPreload(Mode mode);
 
 }  // namespace kv::bench

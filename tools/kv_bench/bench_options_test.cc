@@ -13,6 +13,7 @@ TEST(BenchOptionsTest, ParsesEveryModeAndRejectsOthers) {
     ASSERT_TRUE(parsed.ok());
     EXPECT_EQ(*parsed, m);
   }
+  EXPECT_EQ(*ParseMode("propagation"), Mode::kPropagation);
   EXPECT_EQ(ParseMode("delete").status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(ParseMode("GET").status().code(), absl::StatusCode::kInvalidArgument);
 }
@@ -29,11 +30,79 @@ TEST(BenchOptionsTest, ChannelsDefaultToConcurrencyCappedAtFour) {
   EXPECT_EQ(EffectiveChannels(o), 7);
 }
 
-TEST(BenchOptionsTest, OnlyPutSkipsThePreload) {
+TEST(BenchOptionsTest, OnlyReadingModesPreload) {
   EXPECT_TRUE(NeedsPreload(Mode::kGet));
   EXPECT_TRUE(NeedsPreload(Mode::kList));
   EXPECT_TRUE(NeedsPreload(Mode::kMixed));
   EXPECT_FALSE(NeedsPreload(Mode::kPut));
+  EXPECT_FALSE(NeedsPreload(Mode::kPropagation));
+}
+
+TEST(BenchOptionsTest, ParsesBackends) {
+  EXPECT_EQ(*ParseBackend("edgekv"), Backend::kEdgeKv);
+  EXPECT_EQ(*ParseBackend("redis"), Backend::kRedis);
+  EXPECT_EQ(BackendName(Backend::kRedis), std::string("redis"));
+  EXPECT_EQ(ParseBackend("memcached").status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+BenchOptions Propagation() {
+  BenchOptions o;
+  o.mode = Mode::kPropagation;
+  o.endpoint = "127.0.0.1:7500";
+  o.edges = {"127.0.0.1:7501", "127.0.0.1:7502"};
+  o.rate = 1000;
+  o.duration = absl::Seconds(30);
+  return o;
+}
+
+TEST(BenchOptionsTest, PropagationScheduleCountsWarmupAndMeasuredWrites) {
+  BenchOptions o = Propagation();
+  EXPECT_TRUE(ValidateOptions(o).ok()) << ValidateOptions(o);
+  EXPECT_EQ(PropagationWrites(o), 30000);
+  EXPECT_EQ(PropagationWarmupWrites(o), 0);
+  o.warmup = absl::Seconds(2);
+  o.rate = 333.3;
+  EXPECT_EQ(PropagationWrites(o), 10666);  // ceil(333.3 * 32)
+  EXPECT_EQ(PropagationWarmupWrites(o), 667);
+}
+
+// Returns the validation error message of Propagation() changed by `change`.
+template <typename F>
+std::string PropagationErrorOf(F change) {
+  BenchOptions o = Propagation();
+  change(o);
+  absl::Status s = ValidateOptions(o);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+  return std::string(s.message());
+}
+
+TEST(BenchOptionsTest, RejectsBadPropagationOptionsNamingTheFlag) {
+  EXPECT_NE(PropagationErrorOf([](BenchOptions& o) { o.edges.clear(); }).find("--edges"),
+            std::string::npos);
+  EXPECT_NE(PropagationErrorOf([](BenchOptions& o) {
+              o.edges.push_back("127.0.0.1:7501");
+            }).find("twice"),
+            std::string::npos);
+  EXPECT_NE(
+      PropagationErrorOf([](BenchOptions& o) { o.edges.push_back(o.endpoint); }).find("origin"),
+      std::string::npos);
+  EXPECT_NE(PropagationErrorOf([](BenchOptions& o) { o.rate = 0; }).find("--rate"),
+            std::string::npos);
+  EXPECT_NE(PropagationErrorOf([](BenchOptions& o) { o.rate = 1e9; }).find("at most"),
+            std::string::npos);
+  EXPECT_NE(PropagationErrorOf([](BenchOptions& o) { o.requests = 5; }).find("--requests"),
+            std::string::npos);
+  EXPECT_NE(
+      PropagationErrorOf([](BenchOptions& o) { o.drain = absl::Seconds(-1); }).find("--drain"),
+      std::string::npos);
+}
+
+TEST(BenchOptionsTest, RedisOnlyMeasuresPropagation) {
+  BenchOptions o = Propagation();
+  o.backend = Backend::kRedis;
+  EXPECT_TRUE(ValidateOptions(o).ok());
+  o.mode = Mode::kGet;
+  EXPECT_NE(std::string(ValidateOptions(o).message()).find("--backend redis"), std::string::npos);
 }
 
 // Returns the validation error message of defaults changed by `change`.

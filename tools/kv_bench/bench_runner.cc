@@ -10,6 +10,7 @@
 
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
+#include "tools/kv_bench/bench_namespace.h"
 #include "tools/kv_bench/key_space.h"
 #include "tools/kv_bench/latency_recorder.h"
 #include "tools/kv_bench/rss_sampler.h"
@@ -53,6 +54,9 @@ BenchRunner::BenchRunner(BenchOptions options, kv::Client setup, std::vector<kv:
 
 absl::Status BenchRunner::Prepare(const ProgressFn& progress) {
   if (channels_.empty()) return absl::InvalidArgumentError("no channels to run on");
+  if (options_.mode == Mode::kPropagation) {
+    return absl::InvalidArgumentError("--mode propagation runs in PropagationRunner");
+  }
   // One call up front tells "node down" apart from every later failure.
   absl::Status probe;
   if (options_.namespace_id.empty()) {
@@ -72,8 +76,9 @@ absl::Status BenchRunner::Prepare(const ProgressFn& progress) {
   if (!probe.ok()) return Annotate(probe, "first call to the node");
 
   if (options_.namespace_id.empty()) {
-    absl::Status s = ResolveNamespace();
-    if (!s.ok()) return s;
+    absl::StatusOr<std::string> id = ResolveBenchNamespace(setup_);
+    if (!id.ok()) return id.status();
+    namespace_id_ = *id;
   } else {
     namespace_id_ = options_.namespace_id;
   }
@@ -92,29 +97,6 @@ absl::Status BenchRunner::Prepare(const ProgressFn& progress) {
   }
   prepared_ = true;
   return absl::OkStatus();
-}
-
-absl::Status BenchRunner::ResolveNamespace() {
-  // Two rounds: a concurrent kv-bench may create the namespace between list and create.
-  for (int round = 0; round < 2; ++round) {
-    absl::StatusOr<std::vector<Namespace>> all = setup_.ListNamespaces();
-    if (!all.ok()) return Annotate(all.status(), "listing namespaces");
-    for (const Namespace& ns : *all) {
-      if (ns.title == kNamespaceTitle) {
-        namespace_id_ = ns.id;
-        return absl::OkStatus();
-      }
-    }
-    absl::StatusOr<Namespace> created = setup_.CreateNamespace(kNamespaceTitle);
-    if (created.ok()) {
-      namespace_id_ = created->id;
-      return absl::OkStatus();
-    }
-    if (created.status().code() != absl::StatusCode::kAlreadyExists) {
-      return Annotate(created.status(), "creating namespace \"kv-bench\"");
-    }
-  }
-  return absl::AbortedError("namespace \"kv-bench\" exists but is not listed");
 }
 
 absl::Status BenchRunner::Preload(const ProgressFn& progress) {
@@ -179,6 +161,8 @@ void BenchRunner::Work(int index, WorkerStats* stats) {
       case Mode::kMixed:
         kind = absl::Bernoulli(gen, options_.read_ratio) ? kGetOp : kPutOp;
         break;
+      case Mode::kPropagation:  // refused by Prepare()
+        return;
     }
     const std::string& key = keys_[absl::Uniform<int64_t>(gen, 0, key_count)];
 

@@ -28,6 +28,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/notification.h"
 #include "client/client.h"
+#include "tools/kv_bench/bench_namespace.h"
 #include "tools/kv_bench/bench_options.h"
 #include "tools/kv_bench/bench_report.h"
 
@@ -59,7 +60,6 @@ class BenchRunner {
   using Clock = std::chrono::steady_clock;
   struct WorkerStats;
 
-  absl::Status ResolveNamespace();
   absl::Status Preload(const ProgressFn& progress);
   void Work(int index, WorkerStats* stats);
 

@@ -1,26 +1,50 @@
-// kv-bench: closed-loop load generator and latency/throughput meter for an EdgeKV node.
+// kv-bench: closed-loop load generator and latency/throughput meter for an EdgeKV node,
+// and (--mode propagation) meter of how long writes take to reach every edge.
 //
 //   kv-bench --endpoint 127.0.0.1:7400 --mode get --concurrency 16 --keys 10000
 //            --value-size 100 --duration 10 --warmup 2
 //   kv-bench --endpoint 127.0.0.1:7400 --mode put --value-size 26214400 --concurrency 8
 //            --requests 8 --keys 8 --node-pid 1234 --json
+//   kv-bench --mode propagation --endpoint 127.0.0.1:7500 \
+//            --edges 127.0.0.1:7501,127.0.0.1:7502 --rate 1000 --duration 30 --json
+//   kv-bench --mode propagation --backend redis --endpoint 127.0.0.1:6379 \
+//            --edges 127.0.0.1:6380,127.0.0.1:6381 --rate 1000 --duration 30
 //
-// Exit codes: 0 the run completed (errors, if any, are in the report); 1 the node is
+// Propagation mode: one writer puts keys prop/<run>/<n> to the origin at --rate on an
+// absolute schedule (one call in flight, so writes commit in order); one poller per edge
+// reads the acknowledged ones back there, one read in flight, and a write counts as
+// visible on an edge at the completion of the first successful read of it or of any later
+// write (replicas apply in commit order). Reported: acknowledged -> visible per edge, over all edges and
+// on ALL edges (per write, the slowest edge). propagation_runner.h and
+// visibility_tracker.h give the exact rules.
+//
+// Exit codes: 0 the run completed (errors, if any, are in the report); 1 a node is
 // unreachable or setup failed (nothing printed on stdout); 2 bad flags; 3 the run
-// completed and its report is printed, but not one measured operation succeeded.
+// completed and its report is printed, but not one measured operation (propagation: not
+// one write) succeeded; 4 (propagation) the report is printed, but some acknowledged
+// write was never seen on some edge within --drain.
 
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "client/client.h"
+#include "tools/kv_bench/bench_namespace.h"
 #include "tools/kv_bench/bench_options.h"
 #include "tools/kv_bench/bench_report.h"
 #include "tools/kv_bench/bench_runner.h"
+#include "tools/kv_bench/kv_propagation_store.h"
+#include "tools/kv_bench/propagation_report.h"
+#include "tools/kv_bench/propagation_runner.h"
+#include "tools/kv_bench/redis_client.h"
+#include "tools/kv_bench/redis_propagation_store.h"
 
 namespace {
 
@@ -32,29 +56,175 @@ constexpr char kFooter[] = R"txt(Examples:
   kv-bench --endpoint 127.0.0.1:7400 --mode put --value-size 26214400 --concurrency 8 \
            --requests 8 --keys 8 --node-pid "$(pgrep -n kv-node)" --json
 
+  # propagation: 1000 writes/s for 30 s to the origin, visibility on two edges
+  kv-bench --mode propagation --endpoint 127.0.0.1:7500 \
+           --edges 127.0.0.1:7501,127.0.0.1:7502 --rate 1000 --duration 30
+  # the same against a Redis master and its replicas
+  kv-bench --mode propagation --backend redis --endpoint 127.0.0.1:6379 \
+           --edges 127.0.0.1:6380,127.0.0.1:6381 --rate 1000 --duration 30
+
 Latencies are per SDK call (no retries), successful calls only, in milliseconds;
 percentiles are exact (nearest rank). Throughput counts successful calls.
+
+Propagation mode measures, for each write, the time from the origin's acknowledgement
+to the moment it is readable on each edge:
+  - One writer puts keys prop/<run>/<n> (n zero-padded, 0, 1, 2, ...) to --endpoint,
+    write n due at start + n/rate. Open loop: a slow call does not move the schedule;
+    writes that fell due meanwhile start back to back, and none starts after the
+    schedule's end ("not issued"). One call in flight, so writes commit in order.
+    "late" counts writes started > 1 ms after their due time; the achieved rate is
+    acknowledged writes / time from the end of the warmup to the last write's return.
+    Acknowledged = when the Put (Redis: SET) returned.
+  - One poller per edge, one Get (Redis: GET) in flight, reads the oldest acknowledged
+    write not yet seen there; after a hit it reads 1, 3, 7, ... writes further ahead
+    (never past the newest acknowledged) to find the end of a batch; when it has seen
+    every acknowledged write it waits for the next acknowledgement and reads that write.
+    It never reads a write before its acknowledgement. Reads that miss are spaced
+    --poll-interval-us apart (0: back to back); the report gives each edge's read round
+    trip (its resolution) and how many reads it made (load on the edges).
+  - Replicas apply writes in commit order, so a write is visible on an edge at the
+    completion time of the first successful read of it or of any later write (an upper
+    bound, late by at most one read). Delay = visible - acknowledged. "visible on ALL
+    edges" is, per write, its largest delay over the edges.
+  - Writes whose call failed are left out. After the last write, pollers keep reading
+    for up to --drain s; writes still unseen are "never" (exit status 4).
+  - Before measuring, a marker write must be readable on every edge (--timeout).
+
 Exit status: 0 done; 1 node unreachable or setup failed; 2 bad flags; 3 report
-printed but no measured operation succeeded.)txt";
+printed but no measured operation succeeded; 4 (propagation) report printed but some
+write was never seen on some edge.)txt";
+
+// Returns 8 random hex digits naming a propagation run's keys.
+std::string NewRunId() {
+  absl::BitGen gen;
+  return absl::StrFormat("%08x", absl::Uniform<uint32_t>(gen));
+}
+
+// Builds the stores, runs the propagation measurement and prints its report; returns
+// the exit status (see the header comment).
+int RunPropagation(const kv::bench::BenchOptions& options, double timeout_s, bool json) {
+  std::unique_ptr<kv::bench::PropagationStore> origin;
+  std::vector<std::unique_ptr<kv::bench::PropagationStore>> edges;
+  std::string namespace_id = options.namespace_id;
+  const absl::Duration timeout = absl::Seconds(timeout_s);
+  if (options.backend == kv::bench::Backend::kRedis) {
+    auto connect = [&](const std::string& endpoint)
+        -> absl::StatusOr<std::unique_ptr<kv::bench::PropagationStore>> {
+      absl::StatusOr<std::unique_ptr<kv::bench::RedisClient>> client =
+          kv::bench::RedisClient::Connect(endpoint, timeout);
+      if (!client.ok()) return client.status();
+      if (absl::Status s = (*client)->Ping(); !s.ok()) return s;
+      return std::make_unique<kv::bench::RedisPropagationStore>(std::move(*client));
+    };
+    absl::StatusOr<std::unique_ptr<kv::bench::PropagationStore>> master = connect(options.endpoint);
+    if (!master.ok()) {
+      std::fprintf(stderr, "kv-bench: %s\n", master.status().ToString().c_str());
+      return 1;
+    }
+    origin = std::move(*master);
+    for (const std::string& endpoint : options.edges) {
+      absl::StatusOr<std::unique_ptr<kv::bench::PropagationStore>> replica = connect(endpoint);
+      if (!replica.ok()) {
+        std::fprintf(stderr, "kv-bench: %s\n", replica.status().ToString().c_str());
+        return 1;
+      }
+      edges.push_back(std::move(*replica));
+    }
+  } else {
+    // Setup calls may retry; measured calls may not, so each failure is one call's cost.
+    kv::ClientOptions setup_options{.endpoint = options.endpoint, .timeout = timeout};
+    kv::ClientOptions call_options = setup_options;
+    call_options.retry.max_attempts = 1;
+    if (namespace_id.empty()) {
+      absl::StatusOr<std::string> id =
+          kv::bench::ResolveBenchNamespace(kv::Client::Connect(setup_options));
+      if (!id.ok()) {
+        std::fprintf(stderr, "kv-bench: cannot use the origin at %s: %s\n",
+                     options.endpoint.c_str(), id.status().ToString().c_str());
+        return 1;
+      }
+      namespace_id = *id;
+    }
+    origin = std::make_unique<kv::bench::KvPropagationStore>(kv::Client::Connect(call_options),
+                                                             namespace_id);
+    for (const std::string& endpoint : options.edges) {
+      call_options.endpoint = endpoint;
+      edges.push_back(std::make_unique<kv::bench::KvPropagationStore>(
+          kv::Client::Connect(call_options), namespace_id));
+    }
+  }
+
+  kv::bench::PropagationRunner runner(options, std::move(origin), std::move(edges), NewRunId());
+  if (absl::Status s = runner.Prepare(); !s.ok()) {
+    std::fprintf(stderr, "kv-bench: %s\n", s.ToString().c_str());
+    return 1;
+  }
+  absl::StatusOr<kv::bench::PropagationResult> result = runner.Run();
+  if (!result.ok()) {
+    std::fprintf(stderr, "kv-bench: %s\n", result.status().ToString().c_str());
+    return 1;
+  }
+  if (options.backend == kv::bench::Backend::kEdgeKv) result->namespace_id = namespace_id;
+  const std::string report = json ? kv::bench::FormatPropagationJson(*result) + "\n"
+                                  : kv::bench::FormatPropagationTable(*result);
+  std::fputs(report.c_str(), stdout);
+  std::fflush(stdout);
+  if (result->visibility.measured_writes == 0) {
+    std::fprintf(stderr, "kv-bench: no write succeeded (%lld errors): %s\n",
+                 static_cast<long long>(result->write_errors), result->first_write_error.c_str());
+    return 3;
+  }
+  if (result->visibility.never_seen > 0) {
+    std::fprintf(stderr, "kv-bench: %lld (write, edge) pairs never seen within the %.0f s drain\n",
+                 static_cast<long long>(result->visibility.never_seen),
+                 absl::ToDoubleSeconds(options.drain));
+    return 4;
+  }
+  return 0;
+}
 
 int Run(int argc, char** argv) {
   kv::bench::BenchOptions options;
-  std::string mode = "get";
-  double duration_s = 10, warmup_s = 0, timeout_s = 60;
+  std::string mode = "get", backend = "edgekv";
+  double duration_s = 10, warmup_s = 0, timeout_s = 60, drain_s = 30, poll_interval_us = 0;
   bool json = false;
 
   CLI::App app{
       "kv-bench: measures an EdgeKV node's throughput and latency with N closed-loop "
-      "workers (each keeps one call in flight) over the C++ SDK."};
+      "workers (each keeps one call in flight) over the C++ SDK; with --mode propagation, "
+      "how long a write to the origin takes to become readable on every edge (EdgeKV, or "
+      "Redis replicas with --backend redis)."};
   app.footer(kFooter);
-  app.add_option("--endpoint", options.endpoint, "Node to benchmark, host:port")
+  app.add_option("--endpoint", options.endpoint,
+                 "Node to benchmark, host:port (propagation: the origin, or the Redis master)")
       ->capture_default_str();
   app.add_option("--mode", mode,
                  "get: Get random preloaded keys; put: Put random keys (durable writes); "
                  "list: page through the preloaded keys with List; mixed: gets and puts "
-                 "(see --read-ratio)")
+                 "(see --read-ratio); propagation: write to --endpoint at --rate and time "
+                 "until each write is readable on every --edges node (see below)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"get", "put", "list", "mixed"}));
+      ->check(CLI::IsMember({"get", "put", "list", "mixed", "propagation"}));
+  app.add_option("--edges", options.edges,
+                 "Propagation: the edges (Redis: replicas) to poll, host:port,host:port,...")
+      ->delimiter(',');
+  app.add_option("--rate", options.rate, "Propagation: writes per second (one writer, open loop)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--backend", backend,
+                 "Propagation: edgekv (the SDK) or redis (SET on --endpoint, GET on --edges)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"edgekv", "redis"}));
+  app.add_option("--drain", drain_s,
+                 "Propagation: seconds to keep polling after the last write for writes not "
+                 "yet seen everywhere (ends early once all are seen)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--poll-interval-us", poll_interval_us,
+                 "Propagation: least microseconds between the starts of two reads of an "
+                 "edge when the first found nothing (0 = back to back: best resolution)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--concurrency", options.concurrency, "Worker threads (concurrent calls)")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
@@ -100,7 +270,9 @@ int Run(int argc, char** argv) {
                  "(mmapped files: LevelDB's tables in the page cache) and VmHWM; the node "
                  "must run on this machine")
       ->check(CLI::PositiveNumber);
-  app.add_option("--timeout", timeout_s, "Deadline of each call, seconds")
+  app.add_option("--timeout", timeout_s,
+                 "Deadline of each call, seconds (propagation: also how long the marker write "
+                 "may take to reach every edge before measuring)")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   app.add_flag("--json", json, "Print one JSON object instead of the table");
@@ -116,13 +288,24 @@ int Run(int argc, char** argv) {
     std::fprintf(stderr, "kv-bench: %s\n", std::string(parsed_mode.status().message()).c_str());
     return 2;
   }
+  absl::StatusOr<kv::bench::Backend> parsed_backend = kv::bench::ParseBackend(backend);
+  if (!parsed_backend.ok()) {
+    std::fprintf(stderr, "kv-bench: %s\n", std::string(parsed_backend.status().message()).c_str());
+    return 2;
+  }
   options.mode = *parsed_mode;
+  options.backend = *parsed_backend;
   options.duration = absl::Seconds(duration_s);
   options.warmup = absl::Seconds(warmup_s);
+  options.drain = absl::Seconds(drain_s);
+  options.poll_interval = absl::Microseconds(poll_interval_us);
+  options.setup_timeout = absl::Seconds(timeout_s);
   if (absl::Status s = kv::bench::ValidateOptions(options); !s.ok()) {
     std::fprintf(stderr, "kv-bench: %s\n", std::string(s.message()).c_str());
     return 2;
   }
+  if (options.mode == kv::bench::Mode::kPropagation)
+    return RunPropagation(options, timeout_s, json);
 
   // Setup calls may retry; measured calls may not, so each failure is one call's cost.
   kv::ClientOptions setup_options{.endpoint = options.endpoint,

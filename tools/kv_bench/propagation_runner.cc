@@ -1,0 +1,259 @@
+#include "tools/kv_bench/propagation_runner.h"
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <thread>
+#include <utility>
+
+#include "absl/random/random.h"
+#include "absl/strings/str_cat.h"
+#include "tools/kv_bench/key_space.h"
+
+namespace kv::bench {
+namespace {
+
+// How long a caught-up poller waits for the next write before checking its deadline.
+constexpr absl::Duration kIdleWait = absl::Milliseconds(50);
+// Pause between reads of the marker in Prepare().
+constexpr absl::Duration kMarkerPollInterval = absl::Milliseconds(2);
+
+// Returns `size` random bytes: incompressible, so no store's compression flatters it.
+std::string RandomBytes(absl::BitGen& gen, int64_t size) {
+  std::string out(static_cast<size_t>(size), '\0');
+  for (char& c : out) c = static_cast<char>(absl::Uniform<uint8_t>(gen));
+  return out;
+}
+
+int64_t Micros(std::chrono::steady_clock::duration d) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(d).count();
+}
+
+// Returns the CPU time (user + system, all threads) this process has used so far.
+absl::Duration ProcessCpu() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  auto to_duration = [](const timeval& t) {
+    return absl::Seconds(t.tv_sec) + absl::Microseconds(t.tv_usec);
+  };
+  return to_duration(usage.ru_utime) + to_duration(usage.ru_stime);
+}
+
+}  // namespace
+
+struct PropagationRunner::WriterStats {
+  LatencyRecorder latency;
+  std::map<absl::StatusCode, int64_t> errors;
+  std::string first_error;
+  int64_t behind = 0;
+  int64_t unissued = 0;  // measured writes
+  Clock::duration max_behind = Clock::duration::zero();
+  Clock::time_point finished;
+};
+
+double AchievedRate(const PropagationResult& r) {
+  const double seconds = absl::ToDoubleSeconds(r.elapsed);
+  return seconds > 0 ? static_cast<double>(r.visibility.measured_writes) / seconds : 0;
+}
+
+std::string PropagationKey(const std::string& run_id, int64_t index, int64_t count) {
+  return KeyName(absl::StrCat("prop/", run_id, "/"), index, count);
+}
+
+PropagationRunner::PropagationRunner(BenchOptions options, std::unique_ptr<PropagationStore> origin,
+                                     std::vector<std::unique_ptr<PropagationStore>> edges,
+                                     std::string run_id)
+    : options_(std::move(options)),
+      origin_(std::move(origin)),
+      edges_(std::move(edges)),
+      run_id_(std::move(run_id)),
+      writes_(PropagationWrites(options_)),
+      warmup_writes_(PropagationWarmupWrites(options_)) {}
+
+absl::Status PropagationRunner::Prepare() {
+  if (edges_.empty() || edges_.size() != options_.edges.size()) {
+    return absl::InvalidArgumentError("one store per --edges entry is needed");
+  }
+  const std::string marker = absl::StrCat("prop/", run_id_, "/ready");
+  absl::Status written = origin_->Write(marker, "ready");
+  if (!written.ok()) {
+    return absl::UnavailableError(absl::StrCat("cannot write to the origin at ", options_.endpoint,
+                                               ": ", written.ToString()));
+  }
+  const absl::Time deadline = absl::Now() + options_.setup_timeout;
+  for (size_t e = 0; e < edges_.size(); ++e) {
+    absl::Status last_error;
+    for (;;) {
+      absl::StatusOr<bool> visible = edges_[e]->IsVisible(marker);
+      if (visible.ok() && *visible) break;
+      if (!visible.ok()) last_error = visible.status();
+      if (absl::Now() >= deadline) {
+        return absl::DeadlineExceededError(absl::StrCat(
+            "edge ", options_.edges[e], " did not show the marker write within ",
+            absl::FormatDuration(options_.setup_timeout),
+            last_error.ok() ? "" : absl::StrCat("; last read error: ", last_error.ToString())));
+      }
+      absl::SleepFor(kMarkerPollInterval);
+    }
+  }
+  prepared_ = true;
+  return absl::OkStatus();
+}
+
+void PropagationRunner::Write(WriterStats* stats) {
+  absl::BitGen gen;
+  // Each write stamps its index into the first bytes, so no two values are equal.
+  std::string value = RandomBytes(gen, options_.value_size);
+  const double ns_per_write = 1e9 / options_.rate;
+  auto due_time = [&](int64_t i) {
+    return start_ + std::chrono::nanoseconds(std::llround(static_cast<double>(i) * ns_per_write));
+  };
+  const Clock::time_point schedule_end = due_time(writes_);
+  for (int64_t i = 0; i < writes_; ++i) {
+    const Clock::time_point due = due_time(i);
+    if (Clock::now() < due) std::this_thread::sleep_until(due);
+    if (Clock::now() >= schedule_end) {
+      stats->unissued = writes_ - std::max(i, warmup_writes_);
+      break;
+    }
+    const bool measured = i >= warmup_writes_;
+    const Clock::time_point begin = Clock::now();
+    if (measured) {
+      const Clock::duration late = begin - due;
+      if (late > absl::ToChronoNanoseconds(kBehindScheduleSlack)) ++stats->behind;
+      stats->max_behind = std::max(stats->max_behind, late);
+    }
+    const uint64_t stamp = static_cast<uint64_t>(i);
+    std::memcpy(value.data(), &stamp, std::min(value.size(), sizeof(stamp)));
+    absl::Status status = origin_->Write(PropagationKey(run_id_, i, writes_), value);
+    const Clock::time_point end = Clock::now();
+    if (status.ok()) {
+      tracker_->WriteAcked(i, Since(end));
+      if (measured) stats->latency.Record(Micros(end - begin));
+    } else {
+      tracker_->WriteFailed(i);
+      if (measured) {
+        ++stats->errors[status.code()];
+        if (stats->first_error.empty()) stats->first_error = status.ToString();
+      }
+    }
+  }
+  stats->finished = Clock::now();
+  drain_deadline_ns_.store(absl::ToInt64Nanoseconds(Since(stats->finished) + options_.drain));
+  tracker_->FinishWrites();
+}
+
+void PropagationRunner::Poll(int edge, EdgeProbeStats* stats) {
+  PropagationStore& store = *edges_[static_cast<size_t>(edge)];
+  LatencyRecorder rtt;
+  std::map<absl::StatusCode, int64_t> errors;
+  int hits_in_row = 0;
+  for (;;) {
+    if (absl::ToInt64Nanoseconds(Since(Clock::now())) >= drain_deadline_ns_.load()) break;
+    // Read finished() first: once it is true, answered() is final.
+    const bool finished = tracker_->finished();
+    const int64_t answered = tracker_->answered();
+    const int64_t oldest = tracker_->OldestUnseen(edge);
+    if (oldest >= answered) {
+      if (finished) break;  // every write seen here
+      tracker_->AwaitAnswered(oldest, kIdleWait);
+      hits_in_row = 0;  // start with the write just acknowledged
+      continue;
+    }
+    const int64_t target = ChooseProbe(oldest, answered - 1, hits_in_row);
+    const Clock::time_point begin = Clock::now();
+    absl::StatusOr<bool> visible = store.IsVisible(PropagationKey(run_id_, target, writes_));
+    const Clock::time_point end = Clock::now();
+    ++stats->probes;
+    if (!visible.ok()) {
+      ++stats->errors;
+      ++errors[visible.status().code()];
+      if (stats->first_error.empty()) stats->first_error = visible.status().ToString();
+      hits_in_row = 0;
+      std::this_thread::sleep_for(absl::ToChronoNanoseconds(kProbeErrorBackoff));
+      continue;
+    }
+    rtt.Record(Micros(end - begin));
+    if (*visible) {
+      ++stats->hits;
+      ++hits_in_row;
+      tracker_->ObserveVisible(edge, target, Since(end));
+    } else {
+      hits_in_row = 0;
+      if (options_.poll_interval > absl::ZeroDuration()) {
+        std::this_thread::sleep_until(begin + absl::ToChronoNanoseconds(options_.poll_interval));
+      }
+    }
+  }
+  stats->probe_rtt = rtt.Summary();
+  for (const auto& [code, n] : errors) stats->errors_by_code[absl::StatusCodeToString(code)] = n;
+}
+
+absl::StatusOr<PropagationResult> PropagationRunner::Run() {
+  if (!prepared_) return absl::FailedPreconditionError("Run() before a successful Prepare()");
+  if (ran_) return absl::FailedPreconditionError("Run() called twice");
+  ran_ = true;
+
+  std::unique_ptr<RssSampler> sampler;
+  if (options_.node_pid > 0) {
+    absl::StatusOr<std::unique_ptr<RssSampler>> started =
+        RssSampler::Start(options_.node_pid, options_.rss_interval);
+    if (!started.ok()) {
+      return absl::Status(started.status().code(),
+                          absl::StrCat("--node-pid: ", started.status().message()));
+    }
+    sampler = std::move(*started);
+  }
+
+  const int edge_count = static_cast<int>(edges_.size());
+  tracker_ = std::make_unique<VisibilityTracker>(writes_, edge_count);
+  // A little lead so every thread is waiting before write 0 is due.
+  start_ = Clock::now() + std::chrono::milliseconds(20);
+
+  const absl::Duration cpu_before = ProcessCpu();
+  WriterStats writer;
+  std::vector<EdgeProbeStats> probes(static_cast<size_t>(edge_count));
+  std::vector<Clock::time_point> stopped(static_cast<size_t>(edge_count));
+  std::vector<std::thread> threads;
+  for (int e = 0; e < edge_count; ++e) {
+    probes[static_cast<size_t>(e)].endpoint = options_.edges[static_cast<size_t>(e)];
+    threads.emplace_back([this, e, &probes, &stopped] {
+      Poll(e, &probes[static_cast<size_t>(e)]);
+      stopped[static_cast<size_t>(e)] = Clock::now();
+    });
+  }
+  threads.emplace_back([this, &writer] { Write(&writer); });
+  for (std::thread& t : threads) t.join();
+  const absl::Duration cpu_used = ProcessCpu() - cpu_before;
+
+  PropagationResult result;
+  result.options = options_;
+  result.run_id = run_id_;
+  result.scheduled_writes = writes_ - warmup_writes_;
+  result.unissued_writes = writer.unissued;
+  const Clock::time_point measure_start =
+      start_ + std::chrono::nanoseconds(
+                   std::llround(static_cast<double>(warmup_writes_) * 1e9 / options_.rate));
+  result.elapsed =
+      absl::FromChrono(std::max(Clock::duration::zero(), writer.finished - measure_start));
+  for (const auto& [code, n] : writer.errors) {
+    result.write_errors += n;
+    result.write_errors_by_code[absl::StatusCodeToString(code)] = n;
+  }
+  result.first_write_error = writer.first_error;
+  result.behind_schedule = writer.behind;
+  result.max_behind = absl::FromChrono(writer.max_behind);
+  result.write_latency = writer.latency.Summary();
+  Clock::time_point last_stop = writer.finished;
+  for (const Clock::time_point& t : stopped) last_stop = std::max(last_stop, t);
+  result.drain = absl::FromChrono(last_stop - writer.finished);
+  result.client_cpu = cpu_used;
+  result.visibility = tracker_->Summarize(warmup_writes_);
+  result.edges = std::move(probes);
+  if (sampler) result.node_memory = sampler->Stop();
+  return result;
+}
+
+}  // namespace kv::bench

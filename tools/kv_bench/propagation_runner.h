@@ -1,0 +1,157 @@
+#ifndef KV_TOOLS_KV_BENCH_PROPAGATION_RUNNER_H_
+#define KV_TOOLS_KV_BENCH_PROPAGATION_RUNNER_H_
+
+// kv-bench --mode propagation: how long a write acknowledged by the origin takes to become
+// readable on every edge.
+//
+// Prepare() writes a marker key to the origin and waits until every edge reads it, so the
+// namespace and the replication streams are up and every connection is open. Run() then:
+// - One writer thread writes keys prop/<run>/<n> (n zero-padded, so keys sort in write
+//   order) to the origin on an absolute schedule: write n is due at start + n / rate. It
+//   is open loop: a slow call does not push the schedule back; the writes that fell due
+//   meanwhile start back to back once it returns (one call in flight, so writes commit in
+//   index order). A write that starts more than kBehindScheduleSlack after its due time
+//   counts as behind schedule. No write starts after the schedule's end (start + warmup +
+//   duration): a writer that fell behind leaves the rest unissued, so a run takes its
+//   duration (plus the drain) however slow the store. The achieved rate is acknowledged
+//   writes / elapsed time.
+// - One poller thread per edge, with one read in flight at a time, reads the oldest
+//   acknowledged write not yet seen on its edge; after a successful read it reads further
+//   ahead (ChooseProbe: 1, 3, 7, ... writes past the oldest unseen, never past the newest
+//   acknowledged) to find the end of a batch applied at once; when it has seen every
+//   acknowledged write it waits for the next acknowledgement and reads that write. It
+//   never reads a write before its acknowledgement: that window is not measured, and on
+//   a machine the nodes share, reads are CPU taken from them. Reads that find nothing are
+//   spaced by options.poll_interval (0: back to back); a failed read is retried after
+//   kProbeErrorBackoff. visibility_tracker.h describes how reads become visibility times
+//   (first successful read of the write or of any later one; its completion time).
+// - After the last write, pollers keep reading until their edge has seen every write or
+//   options.drain has passed; writes still unseen then are reported as never seen.
+// Writes scheduled during options.warmup are made and followed but not reported.
+//
+// Thread safety: not thread-safe; call Prepare() then Run() once from one thread. Each
+// store is used by exactly one thread (the writer or its edge's poller).
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "tools/kv_bench/bench_options.h"
+#include "tools/kv_bench/latency_recorder.h"
+#include "tools/kv_bench/propagation_store.h"
+#include "tools/kv_bench/rss_sampler.h"
+#include "tools/kv_bench/visibility_tracker.h"
+
+namespace kv::bench {
+
+// A write that starts later than this after its due time is "behind schedule".
+inline constexpr absl::Duration kBehindScheduleSlack = absl::Milliseconds(1);
+// Pause before a poller retries after a failed read (an edge that is down must not be
+// hammered).
+inline constexpr absl::Duration kProbeErrorBackoff = absl::Milliseconds(5);
+
+// What one edge's poller did.
+struct EdgeProbeStats {
+  std::string endpoint;
+  int64_t probes = 0;  // reads made, successful or not (after Prepare)
+  int64_t hits = 0;    // reads that found their write
+  int64_t errors = 0;  // reads that failed, by status code name below
+  std::map<std::string, int64_t> errors_by_code;
+  std::string first_error;
+  // Round trip of each read that did not fail: the poller's resolution on this edge.
+  LatencySummary probe_rtt;
+};
+
+struct PropagationResult {
+  BenchOptions options;
+  std::string run_id;        // keys are prop/<run_id>/<n>
+  std::string namespace_id;  // EdgeKV only (set by the caller)
+  // Writes scheduled after the warmup, and what became of them.
+  int64_t scheduled_writes = 0;
+  int64_t unissued_writes = 0;  // not started by the schedule's end (the writer fell behind)
+  int64_t write_errors = 0;     // failed Put/SET calls, by status code name below
+  std::map<std::string, int64_t> write_errors_by_code;
+  std::string first_write_error;
+  // From the end of the warmup until the writer's last call returned.
+  absl::Duration elapsed;
+  int64_t behind_schedule = 0;   // measured writes that started late (see above)
+  absl::Duration max_behind;     // the latest start among them, after the due time
+  LatencySummary write_latency;  // successful measured writes, as the writer saw them
+  // From the writer's last call until the last poller stopped (<= options.drain unless
+  // a read was still in flight).
+  absl::Duration drain;
+  // CPU time (user + system) kv-bench itself used during Run(): on a machine the nodes
+  // share, what the measurement took from them.
+  absl::Duration client_cpu;
+  VisibilityStats visibility;         // the measured writes, per edge and over all edges
+  std::vector<EdgeProbeStats> edges;  // in options.edges order
+  std::optional<RssReport> node_memory;
+};
+
+// Returns acknowledged measured writes per second of `elapsed` (0 if elapsed is 0).
+double AchievedRate(const PropagationResult& result);
+
+// Returns the key of write `index` of `count` in run `run_id`: "prop/<run_id>/<index>",
+// the index zero-padded to the width of count - 1.
+std::string PropagationKey(const std::string& run_id, int64_t index, int64_t count);
+
+class PropagationRunner {
+ public:
+  // `origin` takes the writes; `edges` (one per options.edges entry, same order) are
+  // polled. `run_id` names this run's keys: it must be unique among runs against the same
+  // data (main() draws it at random). REQUIRES: ValidateOptions(options).ok(),
+  // options.mode == Mode::kPropagation, edges.size() == options.edges.size(), no null
+  // stores.
+  PropagationRunner(BenchOptions options, std::unique_ptr<PropagationStore> origin,
+                    std::vector<std::unique_ptr<PropagationStore>> edges, std::string run_id);
+
+  // Writes the marker key prop/<run_id>/ready to the origin, then waits until every edge
+  // reads it, for at most options.setup_timeout in all. UNAVAILABLE "cannot write to the
+  // origin ..." if the write fails; DEADLINE_EXCEEDED naming the first edge that did not
+  // show the marker in time, with its last read error if any.
+  absl::Status Prepare();
+
+  // Runs the measurement and returns its figures. FAILED_PRECONDITION if Prepare() has
+  // not succeeded or Run() was called before, or the sampler's error if
+  // options.node_pid cannot be read.
+  absl::StatusOr<PropagationResult> Run();
+
+  const std::string& run_id() const { return run_id_; }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  struct WriterStats;
+
+  void Write(WriterStats* stats);
+  void Poll(int edge, EdgeProbeStats* stats);
+  absl::Duration Since(Clock::time_point t) const { return absl::FromChrono(t - start_); }
+
+  // Constant after construction.
+  const BenchOptions options_;
+  const std::unique_ptr<PropagationStore> origin_;
+  const std::vector<std::unique_ptr<PropagationStore>> edges_;
+  const std::string run_id_;
+  const int64_t writes_;         // scheduled in all, warmup included
+  const int64_t warmup_writes_;  // the first ones, not reported
+
+  bool prepared_ = false;
+  bool ran_ = false;
+
+  // Set by Run() before any thread starts; read-only afterwards.
+  Clock::time_point start_;
+  std::unique_ptr<VisibilityTracker> tracker_;
+  // When the pollers must give up: set by the writer when it finishes (start_ + this).
+  std::atomic<int64_t> drain_deadline_ns_{INT64_MAX};
+};
+
+}  // namespace kv::bench
+
+#endif  // KV_TOOLS_KV_BENCH_PROPAGATION_RUNNER_H_

@@ -1,0 +1,269 @@
+#include "tools/kv_bench/propagation_runner.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+
+namespace kv::bench {
+namespace {
+
+using ::testing::HasSubstr;
+
+// The origin's log, shared by the fake origin and its fake edges: keys in commit order.
+class FakeLog {
+ public:
+  void Append(const std::string& key, size_t value_size) {
+    absl::MutexLock lock(&mu_);
+    position_[key] = static_cast<int64_t>(keys_.size());
+    keys_.push_back(key);
+    value_sizes_.push_back(value_size);
+  }
+  // Returns the key's position in the log, or -1.
+  int64_t Position(const std::string& key) const {
+    absl::MutexLock lock(&mu_);
+    auto it = position_.find(key);
+    return it == position_.end() ? -1 : it->second;
+  }
+  std::vector<std::string> keys() const {
+    absl::MutexLock lock(&mu_);
+    return keys_;
+  }
+  std::vector<size_t> value_sizes() const {
+    absl::MutexLock lock(&mu_);
+    return value_sizes_;
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  std::vector<std::string> keys_ ABSL_GUARDED_BY(mu_);
+  std::vector<size_t> value_sizes_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, int64_t> position_ ABSL_GUARDED_BY(mu_);
+};
+
+// Commits every write to the log; fails every `fail_every`-th write (1-based) if > 0,
+// without committing it.
+class FakeOrigin final : public PropagationStore {
+ public:
+  FakeOrigin(FakeLog* log, int fail_every = 0) : log_(log), fail_every_(fail_every) {}
+  absl::Status Write(const std::string& key, const std::string& value) override {
+    if (fail_every_ > 0 && ++calls_ % fail_every_ == 0) {
+      return absl::UnavailableError("origin overloaded");
+    }
+    log_->Append(key, value.size());
+    return absl::OkStatus();
+  }
+  absl::StatusOr<bool> IsVisible(const std::string& key) override {
+    return log_->Position(key) >= 0;
+  }
+
+ private:
+  FakeLog* const log_;
+  const int fail_every_;
+  int calls_ = 0;
+};
+
+// An edge that has applied the log's first `applied_limit` entries (all if negative), in
+// order, as replicas do. Counts the reads it answers.
+class FakeEdge final : public PropagationStore {
+ public:
+  explicit FakeEdge(const FakeLog* log, int64_t applied_limit = -1)
+      : log_(log), applied_limit_(applied_limit) {}
+  absl::Status Write(const std::string&, const std::string&) override {
+    return absl::UnimplementedError("edges are read-only here");
+  }
+  absl::StatusOr<bool> IsVisible(const std::string& key) override {
+    const int64_t position = log_->Position(key);
+    return position >= 0 && (applied_limit_ < 0 || position < applied_limit_);
+  }
+
+ private:
+  const FakeLog* const log_;
+  const int64_t applied_limit_;
+};
+
+BenchOptions PropagationOptions(int edges) {
+  BenchOptions o;
+  o.mode = Mode::kPropagation;
+  o.endpoint = "origin:1";
+  for (int e = 0; e < edges; ++e) o.edges.push_back("edge:" + std::to_string(e));
+  o.rate = 2000;
+  o.duration = absl::Milliseconds(100);  // 200 writes
+  o.drain = absl::Seconds(20);
+  o.value_size = 16;
+  o.setup_timeout = absl::Seconds(5);
+  return o;
+}
+
+// Returns a runner over `log` whose edges have applied `limits[e]` entries (-1: all).
+PropagationRunner MakeRunner(const BenchOptions& o, FakeLog* log, std::vector<int64_t> limits,
+                             int fail_every = 0) {
+  EXPECT_TRUE(ValidateOptions(o).ok()) << ValidateOptions(o);
+  std::vector<std::unique_ptr<PropagationStore>> edges;
+  for (int64_t limit : limits) edges.push_back(std::make_unique<FakeEdge>(log, limit));
+  return PropagationRunner(o, std::make_unique<FakeOrigin>(log, fail_every), std::move(edges),
+                           "run1");
+}
+
+TEST(PropagationKeyTest, KeysSortInWriteOrder) {
+  EXPECT_EQ(PropagationKey("ab12", 7, 1000), "prop/ab12/007");
+  EXPECT_LT(PropagationKey("r", 9, 100), PropagationKey("r", 10, 100));
+}
+
+TEST(PropagationRunnerTest, EveryWriteIsSeenOnEveryEdgeInOrder) {
+  FakeLog log;
+  BenchOptions o = PropagationOptions(3);
+  PropagationRunner runner = MakeRunner(o, &log, {-1, -1, -1});
+  ASSERT_TRUE(runner.Prepare().ok());
+  absl::StatusOr<PropagationResult> r = runner.Run();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->scheduled_writes, 200);
+  EXPECT_EQ(r->visibility.measured_writes, 200);
+  EXPECT_EQ(r->write_errors, 0);
+  EXPECT_EQ(r->visibility.never_seen, 0);
+  EXPECT_EQ(r->visibility.on_all_edges.count, 200);
+  EXPECT_EQ(r->visibility.all_edges.count, 600);
+  ASSERT_EQ(r->edges.size(), 3u);
+  for (const EdgeProbeStats& e : r->edges) {
+    EXPECT_GT(e.hits, 0);
+    EXPECT_EQ(e.errors, 0);
+    EXPECT_EQ(e.probe_rtt.count, e.probes);
+  }
+  EXPECT_EQ(r->edges[1].endpoint, "edge:1");
+  // The marker, then the writes in index order with --value-size values.
+  std::vector<std::string> keys = log.keys();
+  ASSERT_EQ(keys.size(), 201u);
+  EXPECT_EQ(keys[0], "prop/run1/ready");
+  EXPECT_EQ(keys[1], "prop/run1/000");
+  EXPECT_EQ(keys[200], "prop/run1/199");
+  EXPECT_EQ(log.value_sizes()[5], 16u);
+  // 200 writes at 2000/s take ~0.1 s.
+  EXPECT_GE(r->elapsed, absl::Milliseconds(99));
+  EXPECT_GT(AchievedRate(*r), 0);
+}
+
+TEST(PropagationRunnerTest, AStoppedEdgeLeavesStragglersAfterABoundedDrain) {
+  FakeLog log;
+  BenchOptions o = PropagationOptions(2);
+  o.drain = absl::Milliseconds(100);
+  // Edge 1 applied the marker and the first 49 writes, then stopped.
+  PropagationRunner runner = MakeRunner(o, &log, {-1, 50});
+  ASSERT_TRUE(runner.Prepare().ok());
+  absl::StatusOr<PropagationResult> r = runner.Run();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->visibility.edges[0].never_seen, 0);
+  EXPECT_EQ(r->visibility.edges[1].never_seen, 151);
+  EXPECT_EQ(r->visibility.edges[1].seen, 49);
+  EXPECT_EQ(r->visibility.never_seen, 151);
+  EXPECT_EQ(r->visibility.never_on_all_edges, 151);
+  EXPECT_EQ(r->visibility.on_all_edges.count, 49);
+  EXPECT_GE(r->drain, absl::Milliseconds(100));
+  EXPECT_LT(r->drain, absl::Seconds(10));
+}
+
+TEST(PropagationRunnerTest, FailedWritesAreCountedAndDoNotStallThePollers) {
+  FakeLog log;
+  BenchOptions o = PropagationOptions(2);
+  // The marker is call 1 and write i is call i + 2, so writes 8, 18, ..., 198 fail.
+  PropagationRunner runner = MakeRunner(o, &log, {-1, -1}, /*fail_every=*/10);
+  ASSERT_TRUE(runner.Prepare().ok());
+  absl::StatusOr<PropagationResult> r = runner.Run();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->write_errors, 20);
+  EXPECT_EQ(r->write_errors_by_code.at("UNAVAILABLE"), 20);
+  EXPECT_THAT(r->first_write_error, HasSubstr("origin overloaded"));
+  EXPECT_EQ(r->visibility.failed_writes, 20);
+  EXPECT_EQ(r->visibility.measured_writes, 180);
+  EXPECT_EQ(r->visibility.never_seen, 0);
+  EXPECT_EQ(r->write_latency.count, 180);
+}
+
+TEST(PropagationRunnerTest, WarmupWritesAreMadeButNotReported) {
+  FakeLog log;
+  BenchOptions o = PropagationOptions(1);
+  o.warmup = absl::Milliseconds(50);  // 100 writes
+  PropagationRunner runner = MakeRunner(o, &log, {-1});
+  ASSERT_TRUE(runner.Prepare().ok());
+  absl::StatusOr<PropagationResult> r = runner.Run();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(log.keys().size(), 301u);
+  EXPECT_EQ(r->scheduled_writes, 200);
+  EXPECT_EQ(r->visibility.measured_writes, 200);
+  EXPECT_EQ(r->write_latency.count, 200);
+}
+
+// An origin whose writes each take `delay`.
+class SlowOrigin final : public PropagationStore {
+ public:
+  SlowOrigin(FakeLog* log, absl::Duration delay) : log_(log), delay_(delay) {}
+  absl::Status Write(const std::string& key, const std::string& value) override {
+    absl::SleepFor(delay_);
+    log_->Append(key, value.size());
+    return absl::OkStatus();
+  }
+  absl::StatusOr<bool> IsVisible(const std::string& key) override {
+    return log_->Position(key) >= 0;
+  }
+
+ private:
+  FakeLog* const log_;
+  const absl::Duration delay_;
+};
+
+TEST(PropagationRunnerTest, ASlowOriginFallsBehindButTheRunEndsOnSchedule) {
+  FakeLog log;
+  BenchOptions o = PropagationOptions(1);  // 200 writes due within 100 ms
+  std::vector<std::unique_ptr<PropagationStore>> edges;
+  edges.push_back(std::make_unique<FakeEdge>(&log));
+  PropagationRunner runner(o, std::make_unique<SlowOrigin>(&log, absl::Milliseconds(2)),
+                           std::move(edges), "slow");
+  ASSERT_TRUE(runner.Prepare().ok());
+  absl::StatusOr<PropagationResult> r = runner.Run();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_GT(r->unissued_writes, 0);
+  EXPECT_GT(r->behind_schedule, 0);
+  EXPECT_EQ(r->visibility.measured_writes + r->unissued_writes, 200);
+  EXPECT_EQ(static_cast<int64_t>(log.keys().size()), 1 + r->visibility.measured_writes);
+  EXPECT_EQ(r->visibility.never_seen, 0);
+  EXPECT_LT(r->elapsed, absl::Seconds(5));
+  EXPECT_LT(AchievedRate(*r), 2000);
+}
+
+TEST(PropagationRunnerTest, PrepareNamesTheEdgeThatNeverShowsTheMarker) {
+  FakeLog log;
+  BenchOptions o = PropagationOptions(2);
+  o.setup_timeout = absl::Milliseconds(50);
+  PropagationRunner runner = MakeRunner(o, &log, {-1, 0});
+  absl::Status s = runner.Prepare();
+  EXPECT_EQ(s.code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_THAT(std::string(s.message()), HasSubstr("edge:1"));
+  EXPECT_EQ(runner.Run().status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(PropagationRunnerTest, PrepareFailsClearlyWhenTheOriginRefusesWrites) {
+  FakeLog log;
+  BenchOptions o = PropagationOptions(1);
+  PropagationRunner runner = MakeRunner(o, &log, {-1}, /*fail_every=*/1);
+  absl::Status s = runner.Prepare();
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(std::string(s.message()), HasSubstr("cannot write to the origin at origin:1"));
+}
+
+TEST(PropagationRunnerTest, RunsOnlyOnce) {
+  FakeLog log;
+  BenchOptions o = PropagationOptions(1);
+  o.duration = absl::Milliseconds(5);
+  PropagationRunner runner = MakeRunner(o, &log, {-1});
+  ASSERT_TRUE(runner.Prepare().ok());
+  ASSERT_TRUE(runner.Run().ok());
+  EXPECT_EQ(runner.Run().status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+}  // namespace
+}  // namespace kv::bench

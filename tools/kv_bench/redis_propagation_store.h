@@ -1,0 +1,35 @@
+#ifndef KV_TOOLS_KV_BENCH_REDIS_PROPAGATION_STORE_H_
+#define KV_TOOLS_KV_BENCH_REDIS_PROPAGATION_STORE_H_
+
+// PropagationStore over one Redis connection: Write is SET (on the master), IsVisible is
+// GET (on a replica; a key is visible when GET returns a value).
+//
+// Thread safety: not thread-safe (one RedisClient, one connection).
+
+#include <memory>
+#include <string>
+
+#include "tools/kv_bench/propagation_store.h"
+#include "tools/kv_bench/redis_client.h"
+
+namespace kv::bench {
+
+class RedisPropagationStore final : public PropagationStore {
+ public:
+  // REQUIRES: client != nullptr.
+  explicit RedisPropagationStore(std::unique_ptr<RedisClient> client)
+      : client_(std::move(client)) {}
+
+  // SETs `key`; OK once the master answered +OK (in memory: Redis acknowledges before
+  // any fsync, and the benchmark's servers run without persistence).
+  absl::Status Write(const std::string& key, const std::string& value) override;
+  // GETs `key`: true if it has a value.
+  absl::StatusOr<bool> IsVisible(const std::string& key) override;
+
+ private:
+  const std::unique_ptr<RedisClient> client_;
+};
+
+}  // namespace kv::bench
+
+#endif  // KV_TOOLS_KV_BENCH_REDIS_PROPAGATION_STORE_H_
