@@ -60,7 +60,7 @@ absl::Status LogApplier::Start(const v1::LogEntry& entry) {
   pending_size_ = record != nullptr && !record->tombstone() ? record->value_size() : 0;
   if (pending_size_ < 0) return absl::InvalidArgumentError("replication stream: bad value size");
   if (pending_size_ > store_->options().inline_value_limit) {
-    pending_builder_ = store_->NewValueBuilder();
+    pending_builder_ = store_->NewValueBuilder(/*durable=*/false);
   }
   // The entry's own copy of the first part is dropped: Feed keeps what it needs.
   if (record != nullptr) {

@@ -73,7 +73,7 @@ void ValueBuilder::WriteChunks(std::string data, Done done) {
         }
         return absl::OkStatus();
       },
-      std::move(done), bytes);
+      std::move(done), bytes, /*exclusive=*/false, durable_);
 }
 
 absl::StatusOr<std::string> BlobReader::ReadChunk(uint32_t index) const {

@@ -41,12 +41,15 @@ class ValueBuilder {
  public:
   using Done = absl::AnyInvocable<void(absl::Status)>;
 
+  // `durable`: chunks are written with fsync (values committed here); a replica's copy
+  // of a value committed elsewhere need not be.
   ValueBuilder(GroupCommitter* committer, std::atomic<uint64_t>* next_blob_id,
-               int64_t chunk_bytes, int64_t inline_limit)
+               int64_t chunk_bytes, int64_t inline_limit, bool durable)
       : committer_(committer),
         next_blob_id_(next_blob_id),
         chunk_bytes_(chunk_bytes),
-        inline_limit_(inline_limit) {}
+        inline_limit_(inline_limit),
+        durable_(durable) {}
   ~ValueBuilder();
 
   ValueBuilder(const ValueBuilder&) = delete;
@@ -71,6 +74,7 @@ class ValueBuilder {
   std::atomic<uint64_t>* const next_blob_id_;
   const int64_t chunk_bytes_;
   const int64_t inline_limit_;
+  const bool durable_;
 
   std::string buffer_;
   int64_t total_ = 0;

@@ -22,11 +22,12 @@ GroupCommitter::~GroupCommitter() {
   thread_.join();
 }
 
-void GroupCommitter::Submit(ApplyFn apply, DoneFn done, size_t bytes, bool exclusive) {
+void GroupCommitter::Submit(ApplyFn apply, DoneFn done, size_t bytes, bool exclusive,
+                            bool sync) {
   {
     absl::MutexLock lock(&mu_);
     if (!stopping_) {
-      queue_.push_back(Job{std::move(apply), std::move(done), bytes, exclusive, {}});
+      queue_.push_back(Job{std::move(apply), std::move(done), bytes, exclusive, sync, {}});
       return;
     }
   }
@@ -86,8 +87,10 @@ void GroupCommitter::CommitGroup(std::deque<Job>& group) {
   std::vector<absl::AnyInvocable<void()>> on_durable;
   uint64_t sequence = sequence_;
   size_t bytes = 0;
+  bool sync = false;
   for (Job& job : group) {
     bytes += job.bytes;
+    sync = sync || job.sync;
     Txn txn(db_, &overlay, sequence);
     job.result = job.apply(txn);
     if (!job.result.ok()) continue;  // dropped whole
@@ -100,10 +103,10 @@ void GroupCommitter::CommitGroup(std::deque<Job>& group) {
   absl::Status status;
   if (batch.ApproximateSize() > leveldb::WriteBatch().ApproximateSize()) {
     if (hooks_.before_write) hooks_.before_write(sequence, batch);
-    leveldb::WriteOptions sync;
-    sync.sync = true;
+    leveldb::WriteOptions options;
+    options.sync = sync;
     const absl::Time start = absl::Now();
-    status = FromLevelDbStatus(db_->Write(sync, &batch));
+    status = FromLevelDbStatus(db_->Write(options, &batch));
     if (hooks_.observe) {
       hooks_.observe(group.size(), bytes, absl::ToDoubleSeconds(absl::Now() - start), status);
     }

@@ -57,9 +57,12 @@ class GroupCommitter {
   // Commits every queued job, then stops the thread.
   ~GroupCommitter();
 
-  // Queues a job. `bytes` approximates what it writes (for grouping). After Stop() has
-  // begun, `done` runs at once with UNAVAILABLE.
-  void Submit(ApplyFn apply, DoneFn done, size_t bytes, bool exclusive = false);
+  // Queues a job. `bytes` approximates what it writes (for grouping). A group is written
+  // with fsync if any of its jobs is `sync`; others reach the OS but not necessarily the
+  // disk before `done` (a crash of the process loses nothing, a power loss may lose
+  // them, atomically, with the sequence they advanced). After Stop() has begun, `done`
+  // runs at once with UNAVAILABLE.
+  void Submit(ApplyFn apply, DoneFn done, size_t bytes, bool exclusive = false, bool sync = true);
 
   // Submits a job and waits for its result. Must not be called on the committer thread.
   absl::Status SubmitAndWait(ApplyFn apply, size_t bytes, bool exclusive = false);
@@ -73,6 +76,7 @@ class GroupCommitter {
     DoneFn done;
     size_t bytes;
     bool exclusive;
+    bool sync;
     absl::Status result;
   };
 

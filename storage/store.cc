@@ -390,9 +390,11 @@ absl::StatusOr<ListPage> Store::List(absl::string_view ns_id, absl::string_view 
 
 void Store::Commit(std::vector<Mutation> mutations, CommitDone done) {
   bool exclusive = false;
+  bool sync = false;
   size_t bytes = 0;
   for (const Mutation& m : mutations) {
     exclusive = exclusive || m.IsNamespaceOp();
+    sync = sync || m.sequencing == Sequencing::kAssign;
     bytes += ApproximateBytes(m);
   }
   // Blobs a failed job leaves behind are freed here; an applied job owns them.
@@ -419,7 +421,7 @@ void Store::Commit(std::vector<Mutation> mutations, CommitDone done) {
         result->sequence = applied_sequence_.load();
         done(std::move(*result));
       },
-      bytes, exclusive);
+      bytes, exclusive, sync);
 }
 
 CommitResult Store::CommitAndWait(std::vector<Mutation> mutations) {
@@ -433,9 +435,10 @@ CommitResult Store::CommitAndWait(std::vector<Mutation> mutations) {
   return out;
 }
 
-std::unique_ptr<ValueBuilder> Store::NewValueBuilder() {
+std::unique_ptr<ValueBuilder> Store::NewValueBuilder(bool durable) {
   return std::make_unique<ValueBuilder>(committer_.get(), &next_blob_id_,
-                                        options_.blob_chunk_bytes, options_.inline_value_limit);
+                                        options_.blob_chunk_bytes, options_.inline_value_limit,
+                                        durable);
 }
 
 void Store::DiscardBlob(const BlobRef& blob) {

@@ -178,13 +178,18 @@ class Store {
 
   // --- Writes ---------------------------------------------------------------------
   // Applies `mutations` atomically as one job (group-committed with concurrent jobs) and
-  // calls `done` once durable. Mutations with hlc == 0 are stamped here.
+  // calls `done` once durable. Mutations with hlc == 0 are stamped here. Only writes
+  // committed here (Sequencing::kAssign) wait for fsync: a replica's copy of the
+  // origin's log (kReplicated, kRepair) is durable at the origin already, and a replica
+  // that loses its unsynced tail to a power cut re-fetches it (data and applied sequence
+  // go in one batch, so they are lost together or not at all).
   void Commit(std::vector<Mutation> mutations, CommitDone done);
   // Commit and wait. Must not be called from a commit callback.
   CommitResult CommitAndWait(std::vector<Mutation> mutations);
 
   // Returns a builder for one large value; it must be destroyed before the store.
-  std::unique_ptr<ValueBuilder> NewValueBuilder();
+  // `durable` = false for a replica's copy of a value committed at the origin.
+  std::unique_ptr<ValueBuilder> NewValueBuilder(bool durable = true);
   // Frees a blob that was built but will not be committed (asynchronous).
   void DiscardBlob(const BlobRef& blob);
 
