@@ -278,13 +278,17 @@ TEST_F(ReplicationTest, ChunkedValuesShipAloneAndTrimmedEntriesAreOutOfRange) {
     ASSERT_THAT(store_->CommitAndWait({Mutation{std::move(put)}}).FirstError(), IsOk());
   }
   ASSERT_THAT(Put(kNs, "c", "3"), IsOk());
-  auto first = store_->ReadLog(1, 100, 1 << 20);
-  ASSERT_THAT(first, IsOk());
-  ASSERT_THAT(*first, SizeIs(2));  // stops before the chunked value
-  auto second = store_->ReadLog(3, 100, 1 << 20);
-  ASSERT_THAT(*second, SizeIs(1));  // the chunked value, alone
-  ASSERT_TRUE((*second)[0].record->blob != nullptr);
-  EXPECT_THAT((*second)[0].record->blob->ReadChunk(0), IsOkAndHolds(std::string(64, 'z')));
+  {
+    // Shipped blobs read through the store, so they must not outlive it (Reopen below).
+    auto first = store_->ReadLog(1, 100, 1 << 20);
+    ASSERT_THAT(first, IsOk());
+    ASSERT_THAT(*first, SizeIs(2));  // stops before the chunked value
+    auto second = store_->ReadLog(3, 100, 1 << 20);
+    ASSERT_THAT(second, IsOk());
+    ASSERT_THAT(*second, SizeIs(1));  // the chunked value, alone
+    ASSERT_TRUE((*second)[0].record->blob != nullptr);
+    EXPECT_THAT((*second)[0].record->blob->ReadChunk(0), IsOkAndHolds(std::string(64, 'z')));
+  }
 
   EXPECT_THAT(store_->TrimLog(3, 100), IsOkAndHolds(2));
   EXPECT_EQ(store_->LogStart(), 3u);
