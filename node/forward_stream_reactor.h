@@ -80,9 +80,10 @@ class ForwardStreamReactor final : public grpc::ServerReadReactor<Request> {
       Release();
       return;
     }
-    forwarder_->AfterOrigin(origin_response_.header().applied_sequence(), [this] {
+    const uint64_t sequence = origin_response_.header().applied_sequence();
+    forwarder_->AfterOrigin(sequence, [this, sequence] {
       *response_ = std::move(origin_response_);
-      ctx_->FillHeader(response_->mutable_header());
+      ctx_->FillHeader(response_->mutable_header(), sequence);  // the write's own sequence
       FinishWith(grpc::Status::OK);
       Release();
     });

@@ -68,9 +68,11 @@ grpc::ServerUnaryReactor* KvService::ForwardUnary(grpc::CallbackServerContext* c
                   Finish(reactor, timer, FromGrpcStatus(Forwarder::OriginError(status)));
                   return;
                 }
+                const uint64_t sequence = response->header().applied_sequence();
                 ctx_->forwarder->AfterOrigin(
-                    response->header().applied_sequence(), [this, reactor, timer, response] {
-                      ctx_->FillHeader(response->mutable_header());
+                    sequence, [this, reactor, timer, response, sequence] {
+                      // The write's own sequence, as the origin answers it.
+                      ctx_->FillHeader(response->mutable_header(), sequence);
                       Finish(reactor, timer, absl::OkStatus());
                     });
               });

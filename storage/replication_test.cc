@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <random>
 
+#include "absl/synchronization/blocking_counter.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "common/testing/status_matchers.h"
 #include "leveldb/helpers/memenv.h"
@@ -296,6 +298,33 @@ TEST_F(ReplicationTest, ChunkedValuesShipAloneAndTrimmedEntriesAreOutOfRange) {
   EXPECT_THAT(store_->ReadLog(3, 10, 1 << 20), IsOk());
   Reopen();
   EXPECT_EQ(store_->LogStart(), 3u);
+}
+
+TEST_F(ReplicationTest, EachCommitOfAGroupReportsItsOwnSequence) {
+  MakeNamespace("t", kNs);
+  // Many concurrent commits share synced batches; each answer names its own log entry.
+  constexpr int kCommits = 64;
+  absl::Mutex mu;
+  std::vector<std::pair<std::string, uint64_t>> answers;
+  absl::BlockingCounter pending(kCommits);
+  for (int i = 0; i < kCommits; ++i) {
+    std::string key = absl::StrCat("k", i);
+    store_->Commit({Mutation{PutValue{kNs, key, "v", std::nullopt, 0, std::nullopt}}},
+                   [&, key](CommitResult r) {
+                     EXPECT_THAT(r.FirstError(), IsOk());
+                     absl::MutexLock lock(&mu);
+                     answers.emplace_back(key, r.sequence);
+                     pending.DecrementCount();
+                   });
+  }
+  pending.Wait();
+  ASSERT_EQ(answers.size(), static_cast<size_t>(kCommits));
+  for (const auto& [key, seq] : answers) {
+    auto entry = store_->ReadLog(seq, 1, 1 << 20);
+    ASSERT_THAT(entry, IsOk());
+    ASSERT_THAT(*entry, SizeIs(1));
+    EXPECT_EQ((*entry)[0].entry.key, key) << "sequence " << seq;
+  }
 }
 
 TEST_F(ReplicationTest, TombstonesAreCollectedOnlyUpToTheWatermark) {

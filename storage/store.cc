@@ -411,14 +411,16 @@ void Store::Commit(std::vector<Mutation> mutations, CommitDone done) {
           if (!s.ok() && !IsRejection(s)) return s;
           result->items[i] = std::move(s);
         }
+        // This job's own position: later jobs of the group may move the store further.
+        result->sequence = txn.sequence();
         return absl::OkStatus();
       },
       [this, result, blobs = std::move(blobs), done = std::move(done)](absl::Status status) mutable {
         if (!status.ok()) {
           for (const BlobRef& blob : blobs) DiscardBlob(blob);
         }
+        if (!status.ok()) result->sequence = applied_sequence_.load();
         result->status = std::move(status);
-        result->sequence = applied_sequence_.load();
         done(std::move(*result));
       },
       bytes, exclusive, sync);

@@ -137,7 +137,9 @@ struct ReplicaSummary {
 struct CommitResult {
   absl::Status status;
   std::vector<absl::Status> items;
-  uint64_t sequence = 0;  // applied sequence once committed
+  // Once committed: the applied sequence right after this batch (its last log entry's
+  // sequence; later batches of the same group commit may already be applied too).
+  uint64_t sequence = 0;
 
   // Returns `status` if it failed, else the first failed item, else OK.
   absl::Status FirstError() const;

@@ -21,7 +21,9 @@
 # stopped by pid on exit, and the temp dir removed. It builds nothing.
 #
 # Environment: BIN_DIR (default <repo>/build/bin: kv-node, kv-bench), RUNS (3), DURATION
-# (30 s), RATE (1000), CATCHUP_SECONDS (60; d and e), DRAIN (30 s: kv-bench --drain),
+# (30 s), RATE (1000), WRITERS (16: EdgeKV writers, each with one durable put in flight;
+# Redis answers in ~0.1 ms and keeps one), CATCHUP_SECONDS (60; d and e), DRAIN (30 s:
+# kv-bench --drain),
 # POLL_INTERVAL_US (0: kv-bench --poll-interval-us; raise it to take fewer reads from the
 # edges at the cost of resolution),
 # CONFIG (<repo>/cluster-configs/local-1+8.yaml), RESULTS_DIR (if set, every kv-bench JSON
@@ -40,6 +42,7 @@ CONFIG="${CONFIG:-$ROOT/cluster-configs/local-1+8.yaml}"
 RUNS="${RUNS:-3}"
 DURATION="${DURATION:-30}"
 RATE="${RATE:-1000}"
+WRITERS="${WRITERS:-16}"
 CATCHUP_SECONDS="${CATCHUP_SECONDS:-60}"
 DRAIN="${DRAIN:-30}"
 POLL_INTERVAL_US="${POLL_INTERVAL_US:-0}"
@@ -51,7 +54,7 @@ log() { echo "propagation: $*" >&2; }
 die() { echo "propagation: error: $*" >&2; exit 1; }
 
 [[ "$RUNS" =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive integer"
-for v in DURATION RATE CATCHUP_SECONDS DRAIN POLL_INTERVAL_US; do
+for v in DURATION RATE WRITERS CATCHUP_SECONDS DRAIN POLL_INTERVAL_US; do
   [[ "${!v}" =~ ^[0-9]+([.][0-9]+)?$ ]] || die "$v must be a number"
 done
 for bin in kv-node kv-bench; do
@@ -335,8 +338,8 @@ MEDIANS='def median: sort | if length % 2 == 1 then .[length / 2 | floor]
 # a line per run and, for an EdgeKV cluster, the nodes' metrics over the runs.
 measure() {
   local name="$1" origin="$2" edges="$3" c="${4:-}" oid="${5:-}" eids="${6:-}" i t0
-  local extra=()
-  [[ "$name" == redis* ]] && extra=(--backend redis)
+  local extra=(--writers "$WRITERS")
+  [[ "$name" == redis* ]] && extra=(--backend redis)  # one writer: Redis reports no order
   # shellcheck disable=SC2086  # word-splitting the id list is intended
   [[ -n "$c" ]] && snapshot "$WORK/$name.before" "$c" "$oid" $eids
   t0=$SECONDS
@@ -482,7 +485,8 @@ section "d) Catch-up: stop $VICTIM (SIGTERM), ${CATCHUP_SECONDS} s of $RATE writ
 seq_before="$(applied_seq "${NODE_METRICS[lan/$VICTIM]}")"
 stop_pids "${NODE_PID[lan/$VICTIM]}"
 log "catch-up: $VICTIM stopped at sequence $seq_before; writing to the other edges"
-bench "$WORK/catchup.json" "${NODE_GRPC[lan/$LAN_ORIGIN]}" "$OTHERS" "$CATCHUP_SECONDS"
+bench "$WORK/catchup.json" "${NODE_GRPC[lan/$LAN_ORIGIN]}" "$OTHERS" "$CATCHUP_SECONDS" \
+  --writers "$WRITERS"
 jq -r --arg run "while $VICTIM was down" "$RUN_LINE" "$WORK/catchup.json"
 target="$(applied_seq "$ORIGIN_METRICS")"
 t0="$EPOCHREALTIME"
@@ -508,6 +512,7 @@ seq_frozen="$(applied_seq "${NODE_METRICS[lan/$FROZEN]}")"
 kill -STOP "${NODE_PID[lan/$FROZEN]}"
 log "memory: $FROZEN frozen; writing to the other edges"
 bench "$WORK/frozen.json" "${NODE_GRPC[lan/$LAN_ORIGIN]}" "$OTHERS" "$CATCHUP_SECONDS" \
+  --writers "$WRITERS" \
   --node-pid "$ORIGIN_PID"
 anon_after="$(rss_anon "$ORIGIN_PID")"
 jq -r --arg run "while $FROZEN was frozen" "$RUN_LINE" "$WORK/frozen.json"

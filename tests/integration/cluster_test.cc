@@ -4,7 +4,14 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
 #include "common/testing/status_matchers.h"
+#include "kv/v1/kv.grpc.pb.h"
 #include "tests/integration/cluster_fixture.h"
 
 namespace kv {
@@ -75,6 +82,48 @@ TEST_F(ClusterTest, AWriterReadsItsOwnWriteAtTheEdgeItWroteThrough) {
               StatusIs(StatusCode::kAlreadyExists));
   ASSERT_TRUE(Converged());
   EXPECT_EQ(Dump("edge-1", ns->id), Dump("edge-2", ns->id));
+}
+
+TEST_F(ClusterTest, AWriteAnsweredByAnEdgeCarriesTheSequenceItCommittedAt) {
+  absl::StatusOr<Namespace> ns = client("origin").CreateNamespace("seq");
+  ASSERT_THAT(ns, IsOk());
+  ASSERT_TRUE(Converged());
+  auto stub = kv::v1::KV::NewStub(grpc::CreateChannel(node("edge-1").address(),
+                                                      grpc::InsecureChannelCredentials()));
+  auto put = [&](const std::string& key) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    kv::v1::PutResponse response;
+    auto writer = stub->Put(&context, &response);
+    kv::v1::PutRequest request;
+    request.set_namespace_id(ns->id);
+    request.set_key(key);
+    request.set_value_size(1);
+    request.set_value_chunk("v");
+    writer->Write(request);
+    writer->WritesDone();
+    EXPECT_TRUE(writer->Finish().ok());
+    return response.header();
+  };
+  // Writes through the origin run meanwhile, so the edge has often applied later ones by
+  // the time it answers: the answer must name the write's own entry in the origin's log.
+  std::atomic<bool> done{false};
+  std::thread other([&] {
+    for (int i = 0; !done.load(); ++i) {
+      ASSERT_THAT(client("origin").Put(ns->id, absl::StrCat("other", i), "1"), IsOk());
+    }
+  });
+  for (int i = 0; i < 50; ++i) {
+    const std::string key = absl::StrCat("mine", i);
+    kv::v1::ResponseHeader header = put(key);
+    EXPECT_EQ(header.node_id(), "edge-1");
+    auto entry = store("origin").ReadLog(header.applied_sequence(), 1, 1 << 20);
+    ASSERT_THAT(entry, IsOk());
+    ASSERT_EQ(entry->size(), 1u);
+    EXPECT_EQ((*entry)[0].entry.key, key) << "sequence " << header.applied_sequence();
+  }
+  done = true;
+  other.join();
 }
 
 TEST_F(ClusterTest, AnEdgeRestartedMidStreamResumesFromItsAppliedSequence) {

@@ -86,6 +86,14 @@ absl::Status ValidatePropagationOptions(const BenchOptions& o) {
   if (!(o.rate > 0) || !std::isfinite(o.rate)) {
     return absl::InvalidArgumentError("--rate must be positive");
   }
+  if (o.writers < 1 || o.writers > kMaxPropagationWriters) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--writers must be between 1 and ", kMaxPropagationWriters));
+  }
+  if (o.writers > 1 && o.backend != Backend::kEdgeKv) {
+    return absl::InvalidArgumentError(
+        "--writers above 1 needs --backend edgekv (Redis reports no commit order)");
+  }
   const int64_t writes = PropagationWrites(o);
   if (writes <= PropagationWarmupWrites(o)) {
     return absl::InvalidArgumentError("--rate * --duration must be at least one write");

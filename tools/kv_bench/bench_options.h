@@ -75,6 +75,9 @@ struct BenchOptions {
   // Writes per second issued by the one writer, on an absolute schedule (write i is due
   // at start + i / rate); rate * (warmup + duration) writes in all.
   double rate = 1000;
+  // Writer threads, each with one write in flight (1..256). Above 1 the commit order
+  // comes from the sequence each acknowledgement carries, so only EdgeKV allows it.
+  int writers = 1;
   // After the last write, how long pollers keep reading for writes not yet seen before
   // they are reported as never seen. Bounds the run; the drain ends as soon as every
   // edge has seen every write.
@@ -87,6 +90,9 @@ struct BenchOptions {
   // How long Prepare() waits for its marker write to be readable on every edge.
   absl::Duration setup_timeout = absl::Seconds(60);
 };
+
+// Most writer threads of one propagation run.
+inline constexpr int kMaxPropagationWriters = 256;
 
 // Most writes one propagation run may schedule: the tracker keeps 16 bytes per write and
 // edge, so 10 M writes to 8 edges is ~1.5 GB.

@@ -97,6 +97,21 @@ TEST(BenchOptionsTest, RejectsBadPropagationOptionsNamingTheFlag) {
       std::string::npos);
 }
 
+TEST(BenchOptionsTest, PropagationWritersAreBoundedAndEdgeKvOnlyAboveOne) {
+  EXPECT_NE(PropagationErrorOf([](BenchOptions& o) { o.writers = 0; }).find("--writers"),
+            std::string::npos);
+  EXPECT_NE(PropagationErrorOf([](BenchOptions& o) { o.writers = 257; }).find("256"),
+            std::string::npos);
+  BenchOptions o = Propagation();
+  o.writers = 256;
+  EXPECT_TRUE(ValidateOptions(o).ok());
+  o.backend = Backend::kRedis;
+  EXPECT_NE(std::string(ValidateOptions(o).message()).find("--backend edgekv"),
+            std::string::npos);
+  o.writers = 1;
+  EXPECT_TRUE(ValidateOptions(o).ok());
+}
+
 TEST(BenchOptionsTest, RedisOnlyMeasuresPropagation) {
   BenchOptions o = Propagation();
   o.backend = Backend::kRedis;

@@ -10,13 +10,13 @@
 //   kv-bench --mode propagation --backend redis --endpoint 127.0.0.1:6379 \
 //            --edges 127.0.0.1:6380,127.0.0.1:6381 --rate 1000 --duration 30
 //
-// Propagation mode: one writer puts keys prop/<run>/<n> to the origin at --rate on an
-// absolute schedule (one call in flight, so writes commit in order); one poller per edge
-// reads the acknowledged ones back there, one read in flight, and a write counts as
-// visible on an edge at the completion of the first successful read of it or of any later
-// write (replicas apply in commit order). Reported: acknowledged -> visible per edge, over all edges and
-// on ALL edges (per write, the slowest edge). propagation_runner.h and
-// visibility_tracker.h give the exact rules.
+// Propagation mode: --writers writers put keys prop/<run>/<n> to the origin at --rate on
+// an absolute schedule; one poller per edge reads the acknowledged ones back there, one
+// read in flight, and a write counts as visible on an edge at the completion of the first
+// successful read of it or of any write committed after it (replicas apply in commit
+// order; with several writers that order is the sequence each acknowledgement carries).
+// Reported: acknowledged -> visible per edge, over all edges and on ALL edges (per write,
+// the slowest edge). propagation_runner.h and visibility_tracker.h give the exact rules.
 //
 // Exit codes: 0 the run completed (errors, if any, are in the report); 1 a node is
 // unreachable or setup failed (nothing printed on stdout); 2 bad flags; 3 the run
@@ -68,22 +68,24 @@ percentiles are exact (nearest rank). Throughput counts successful calls.
 
 Propagation mode measures, for each write, the time from the origin's acknowledgement
 to the moment it is readable on each edge:
-  - One writer puts keys prop/<run>/<n> (n zero-padded, 0, 1, 2, ...) to --endpoint,
-    write n due at start + n/rate. Open loop: a slow call does not move the schedule;
-    writes that fell due meanwhile start back to back, and none starts after the
-    schedule's end ("not issued"). One call in flight, so writes commit in order.
+  - --writers writers put keys prop/<run>/<n> (n zero-padded, 0, 1, 2, ...) to
+    --endpoint, write n due at start + n/rate. Open loop: a slow call does not move the
+    schedule; writes that fell due meanwhile start as soon as a writer is free, and none
+    starts after the schedule's end ("not issued"). Each writer has one call in flight.
+    With one writer writes commit in index order; with several (EdgeKV only) their
+    commit order is the replication sequence each acknowledgement carries.
     "late" counts writes started > 1 ms after their due time; the achieved rate is
     acknowledged writes / time from the end of the warmup to the last write's return.
     Acknowledged = when the Put (Redis: SET) returned.
   - One poller per edge, one Get (Redis: GET) in flight, reads the oldest acknowledged
-    write not yet seen there; after a hit it reads 1, 3, 7, ... writes further ahead
+    write (in commit order) not yet seen there; after a hit it reads 1, 3, 7, ... writes further ahead
     (never past the newest acknowledged) to find the end of a batch; when it has seen
     every acknowledged write it waits for the next acknowledgement and reads that write.
     It never reads a write before its acknowledgement. Reads that miss are spaced
     --poll-interval-us apart (0: back to back); the report gives each edge's read round
     trip (its resolution) and how many reads it made (load on the edges).
   - Replicas apply writes in commit order, so a write is visible on an edge at the
-    completion time of the first successful read of it or of any later write (an upper
+    completion time of the first successful read of it or of any later one (an upper
     bound, late by at most one read). Delay = visible - acknowledged. "visible on ALL
     edges" is, per write, its largest delay over the edges.
   - Writes whose call failed are left out. After the last write, pollers keep reading
@@ -103,7 +105,7 @@ std::string NewRunId() {
 // Builds the stores, runs the propagation measurement and prints its report; returns
 // the exit status (see the header comment).
 int RunPropagation(const kv::bench::BenchOptions& options, double timeout_s, bool json) {
-  std::unique_ptr<kv::bench::PropagationStore> origin;
+  std::vector<std::unique_ptr<kv::bench::PropagationStore>> writers;
   std::vector<std::unique_ptr<kv::bench::PropagationStore>> edges;
   std::string namespace_id = options.namespace_id;
   const absl::Duration timeout = absl::Seconds(timeout_s);
@@ -121,7 +123,7 @@ int RunPropagation(const kv::bench::BenchOptions& options, double timeout_s, boo
       std::fprintf(stderr, "kv-bench: %s\n", master.status().ToString().c_str());
       return 1;
     }
-    origin = std::move(*master);
+    writers.push_back(std::move(*master));
     for (const std::string& endpoint : options.edges) {
       absl::StatusOr<std::unique_ptr<kv::bench::PropagationStore>> replica = connect(endpoint);
       if (!replica.ok()) {
@@ -145,16 +147,19 @@ int RunPropagation(const kv::bench::BenchOptions& options, double timeout_s, boo
       }
       namespace_id = *id;
     }
-    origin = std::make_unique<kv::bench::KvPropagationStore>(kv::Client::Connect(call_options),
-                                                             namespace_id);
+    for (int w = 0; w < options.writers; ++w) {
+      writers.push_back(std::make_unique<kv::bench::KvPropagationStore>(
+          kv::Client::Connect(call_options), options.endpoint, timeout, namespace_id));
+    }
     for (const std::string& endpoint : options.edges) {
       call_options.endpoint = endpoint;
       edges.push_back(std::make_unique<kv::bench::KvPropagationStore>(
-          kv::Client::Connect(call_options), namespace_id));
+          kv::Client::Connect(call_options), endpoint, timeout, namespace_id));
     }
   }
 
-  kv::bench::PropagationRunner runner(options, std::move(origin), std::move(edges), NewRunId());
+  kv::bench::PropagationRunner runner(options, std::move(writers), std::move(edges),
+                                      NewRunId());
   if (absl::Status s = runner.Prepare(); !s.ok()) {
     std::fprintf(stderr, "kv-bench: %s\n", s.ToString().c_str());
     return 1;
@@ -208,9 +213,14 @@ int Run(int argc, char** argv) {
   app.add_option("--edges", options.edges,
                  "Propagation: the edges (Redis: replicas) to poll, host:port,host:port,...")
       ->delimiter(',');
-  app.add_option("--rate", options.rate, "Propagation: writes per second (one writer, open loop)")
+  app.add_option("--rate", options.rate, "Propagation: writes per second (open loop)")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  app.add_option("--writers", options.writers,
+                 "Propagation: writer threads, one write in flight each; above 1 needs "
+                 "--backend edgekv (the commit order comes from each write's sequence)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, kv::bench::kMaxPropagationWriters));
   app.add_option("--backend", backend,
                  "Propagation: edgekv (the SDK) or redis (SET on --endpoint, GET on --edges)")
       ->capture_default_str()

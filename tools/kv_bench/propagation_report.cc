@@ -38,7 +38,8 @@ std::string FormatPropagationTable(const PropagationResult& r) {
   if (o.warmup > absl::ZeroDuration()) {
     absl::StrAppendFormat(&out, " (after %.1f s warmup)", absl::ToDoubleSeconds(o.warmup));
   }
-  absl::StrAppendFormat(&out, ", %d-byte values\n", o.value_size);
+  absl::StrAppendFormat(&out, ", %d-byte values, %d writer%s\n", o.value_size, o.writers,
+                        o.writers == 1 ? "" : "s");
   absl::StrAppendFormat(&out,
                         "  %-14s %.1f writes/s: %d acknowledged in %.3f s, %d failed, %d not "
                         "issued; %d started > %s behind schedule (latest %.3f ms)\n",
@@ -53,7 +54,7 @@ std::string FormatPropagationTable(const PropagationResult& r) {
   absl::StrAppendFormat(&out, "  %-14s %s\n", "write (ms)", LatencyLine(r.write_latency));
   absl::StrAppendFormat(&out, "  %-14s %.3f s (limit %.0f s)\n", "drain",
                         absl::ToDoubleSeconds(r.drain), absl::ToDoubleSeconds(o.drain));
-  absl::StrAppendFormat(&out, "  %-14s %.2f s of CPU (writer and pollers)\n", "kv-bench used",
+  absl::StrAppendFormat(&out, "  %-14s %.2f s of CPU (writers and pollers)\n", "kv-bench used",
                         absl::ToDoubleSeconds(r.client_cpu));
   absl::StrAppend(&out, "  visible after the origin's acknowledgement (ms):\n");
   absl::StrAppendFormat(&out, "    %-24s %8s %8s %8s %9s %7s %9s %9s %7s\n", "edge", "p50", "p90",
@@ -95,6 +96,7 @@ std::string FormatPropagationJson(const PropagationResult& r) {
   j["run_id"] = r.run_id;
   j["namespace_id"] = r.namespace_id;
   j["rate"] = o.rate;
+  j["writers"] = o.writers;
   j["duration_s"] = absl::ToDoubleSeconds(o.duration);
   j["warmup_s"] = absl::ToDoubleSeconds(o.warmup);
   j["value_size"] = o.value_size;

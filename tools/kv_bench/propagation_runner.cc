@@ -48,7 +48,7 @@ struct PropagationRunner::WriterStats {
   std::map<absl::StatusCode, int64_t> errors;
   std::string first_error;
   int64_t behind = 0;
-  int64_t unissued = 0;  // measured writes
+  int64_t issued = 0;  // measured writes started
   Clock::duration max_behind = Clock::duration::zero();
   Clock::time_point finished;
 };
@@ -62,11 +62,12 @@ std::string PropagationKey(const std::string& run_id, int64_t index, int64_t cou
   return KeyName(absl::StrCat("prop/", run_id, "/"), index, count);
 }
 
-PropagationRunner::PropagationRunner(BenchOptions options, std::unique_ptr<PropagationStore> origin,
+PropagationRunner::PropagationRunner(BenchOptions options,
+                                     std::vector<std::unique_ptr<PropagationStore>> writers,
                                      std::vector<std::unique_ptr<PropagationStore>> edges,
                                      std::string run_id)
     : options_(std::move(options)),
-      origin_(std::move(origin)),
+      writers_(std::move(writers)),
       edges_(std::move(edges)),
       run_id_(std::move(run_id)),
       writes_(PropagationWrites(options_)),
@@ -76,11 +77,20 @@ absl::Status PropagationRunner::Prepare() {
   if (edges_.empty() || edges_.size() != options_.edges.size()) {
     return absl::InvalidArgumentError("one store per --edges entry is needed");
   }
+  if (writers_.empty() || static_cast<int>(writers_.size()) != options_.writers) {
+    return absl::InvalidArgumentError("one store per writer (--writers) is needed");
+  }
   const std::string marker = absl::StrCat("prop/", run_id_, "/ready");
-  absl::Status written = origin_->Write(marker, "ready");
+  absl::StatusOr<uint64_t> written = writers_[0]->Write(marker, "ready");
   if (!written.ok()) {
     return absl::UnavailableError(absl::StrCat("cannot write to the origin at ", options_.endpoint,
-                                               ": ", written.ToString()));
+                                               ": ", written.status().ToString()));
+  }
+  marker_sequence_ = *written;
+  if (marker_sequence_ == 0 && writers_.size() > 1) {
+    return absl::FailedPreconditionError(
+        "--writers above 1 needs a store that reports each write's commit sequence "
+        "(EdgeKV); this one does not");
   }
   const absl::Time deadline = absl::Now() + options_.setup_timeout;
   for (size_t e = 0; e < edges_.size(); ++e) {
@@ -102,47 +112,67 @@ absl::Status PropagationRunner::Prepare() {
   return absl::OkStatus();
 }
 
-void PropagationRunner::Write(WriterStats* stats) {
+PropagationRunner::Clock::time_point PropagationRunner::DueTime(int64_t index) const {
+  return start_ + std::chrono::nanoseconds(
+                      std::llround(static_cast<double>(index) * 1e9 / options_.rate));
+}
+
+void PropagationRunner::Write(int writer, WriterStats* stats) {
+  PropagationStore& store = *writers_[static_cast<size_t>(writer)];
   absl::BitGen gen;
   // Each write stamps its index into the first bytes, so no two values are equal.
   std::string value = RandomBytes(gen, options_.value_size);
-  const double ns_per_write = 1e9 / options_.rate;
-  auto due_time = [&](int64_t i) {
-    return start_ + std::chrono::nanoseconds(std::llround(static_cast<double>(i) * ns_per_write));
-  };
-  const Clock::time_point schedule_end = due_time(writes_);
-  for (int64_t i = 0; i < writes_; ++i) {
-    const Clock::time_point due = due_time(i);
+  const Clock::time_point schedule_end = DueTime(writes_);
+  for (;;) {
+    // Writers take the next due write in turn: at most options.writers are in flight.
+    const int64_t i = next_write_.fetch_add(1);
+    if (i >= writes_) break;
+    const Clock::time_point due = DueTime(i);
     if (Clock::now() < due) std::this_thread::sleep_until(due);
-    if (Clock::now() >= schedule_end) {
-      stats->unissued = writes_ - std::max(i, warmup_writes_);
-      break;
-    }
+    if (Clock::now() >= schedule_end) break;  // behind: the rest stays unissued
     const bool measured = i >= warmup_writes_;
     const Clock::time_point begin = Clock::now();
     if (measured) {
+      ++stats->issued;
       const Clock::duration late = begin - due;
       if (late > absl::ToChronoNanoseconds(kBehindScheduleSlack)) ++stats->behind;
       stats->max_behind = std::max(stats->max_behind, late);
     }
     const uint64_t stamp = static_cast<uint64_t>(i);
     std::memcpy(value.data(), &stamp, std::min(value.size(), sizeof(stamp)));
-    absl::Status status = origin_->Write(PropagationKey(run_id_, i, writes_), value);
+    absl::StatusOr<uint64_t> sequence = store.Write(PropagationKey(run_id_, i, writes_), value);
     const Clock::time_point end = Clock::now();
+    absl::Status status = sequence.status();
     if (status.ok()) {
-      tracker_->WriteAcked(i, Since(end));
-      if (measured) stats->latency.Record(Micros(end - begin));
-    } else {
-      tracker_->WriteFailed(i);
-      if (measured) {
-        ++stats->errors[status.code()];
-        if (stats->first_error.empty()) stats->first_error = status.ToString();
+      // Commit order: the origin's sequence when it reports one, else the index (one
+      // writer, one write in flight).
+      const int64_t position =
+          marker_sequence_ == 0 ? i : static_cast<int64_t>(*sequence - marker_sequence_) - 1;
+      if (*sequence != 0 && *sequence <= marker_sequence_) {
+        status = absl::InternalError(
+            absl::StrCat("the origin committed a write at sequence ", *sequence,
+                         ", not after the marker's ", marker_sequence_));
+      } else if (!tracker_->WriteAcked(position, i, Since(end))) {
+        status = absl::InternalError(
+            absl::StrCat("the origin committed a write at sequence ", *sequence,
+                         ", outside this run's range: is another client writing?"));
       }
+    } else if (marker_sequence_ == 0) {
+      tracker_->WriteFailed(i, i);
+    }  // else its position is unknown; FinishWrites() fills the hole if it committed
+    if (!measured) continue;
+    if (status.ok()) {
+      stats->latency.Record(Micros(end - begin));
+    } else {
+      ++stats->errors[status.code()];
+      if (stats->first_error.empty()) stats->first_error = status.ToString();
     }
   }
   stats->finished = Clock::now();
-  drain_deadline_ns_.store(absl::ToInt64Nanoseconds(Since(stats->finished) + options_.drain));
-  tracker_->FinishWrites();
+  if (writers_left_.fetch_sub(1) == 1) {  // the last writer to stop
+    drain_deadline_ns_.store(absl::ToInt64Nanoseconds(Since(stats->finished) + options_.drain));
+    tracker_->FinishWrites();
+  }
 }
 
 void PropagationRunner::Poll(int edge, EdgeProbeStats* stats) {
@@ -162,9 +192,11 @@ void PropagationRunner::Poll(int edge, EdgeProbeStats* stats) {
       hits_in_row = 0;  // start with the write just acknowledged
       continue;
     }
-    const int64_t target = ChooseProbe(oldest, answered - 1, hits_in_row);
+    int64_t target = ChooseProbe(oldest, answered - 1, hits_in_row);
+    int64_t key_index = tracker_->KeyIndex(target);
+    while (key_index < 0 && target > oldest) key_index = tracker_->KeyIndex(--target);  // failed
     const Clock::time_point begin = Clock::now();
-    absl::StatusOr<bool> visible = store.IsVisible(PropagationKey(run_id_, target, writes_));
+    absl::StatusOr<bool> visible = store.IsVisible(PropagationKey(run_id_, key_index, writes_));
     const Clock::time_point end = Clock::now();
     ++stats->probes;
     if (!visible.ok()) {
@@ -213,7 +245,8 @@ absl::StatusOr<PropagationResult> PropagationRunner::Run() {
   start_ = Clock::now() + std::chrono::milliseconds(20);
 
   const absl::Duration cpu_before = ProcessCpu();
-  WriterStats writer;
+  std::vector<WriterStats> writers(writers_.size());
+  writers_left_.store(static_cast<int>(writers_.size()));
   std::vector<EdgeProbeStats> probes(static_cast<size_t>(edge_count));
   std::vector<Clock::time_point> stopped(static_cast<size_t>(edge_count));
   std::vector<std::thread> threads;
@@ -224,18 +257,28 @@ absl::StatusOr<PropagationResult> PropagationRunner::Run() {
       stopped[static_cast<size_t>(e)] = Clock::now();
     });
   }
-  threads.emplace_back([this, &writer] { Write(&writer); });
+  for (size_t w = 0; w < writers.size(); ++w) {
+    threads.emplace_back([this, w, &writers] { Write(static_cast<int>(w), &writers[w]); });
+  }
   for (std::thread& t : threads) t.join();
   const absl::Duration cpu_used = ProcessCpu() - cpu_before;
+  WriterStats writer;  // all writers together
+  for (WriterStats& w : writers) {
+    writer.latency.Merge(w.latency);
+    for (const auto& [code, n] : w.errors) writer.errors[code] += n;
+    if (writer.first_error.empty()) writer.first_error = w.first_error;
+    writer.behind += w.behind;
+    writer.issued += w.issued;
+    writer.max_behind = std::max(writer.max_behind, w.max_behind);
+    writer.finished = std::max(writer.finished, w.finished);
+  }
 
   PropagationResult result;
   result.options = options_;
   result.run_id = run_id_;
   result.scheduled_writes = writes_ - warmup_writes_;
-  result.unissued_writes = writer.unissued;
-  const Clock::time_point measure_start =
-      start_ + std::chrono::nanoseconds(
-                   std::llround(static_cast<double>(warmup_writes_) * 1e9 / options_.rate));
+  result.unissued_writes = result.scheduled_writes - writer.issued;
+  const Clock::time_point measure_start = DueTime(warmup_writes_);
   result.elapsed =
       absl::FromChrono(std::max(Clock::duration::zero(), writer.finished - measure_start));
   for (const auto& [code, n] : writer.errors) {

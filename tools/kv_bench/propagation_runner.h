@@ -6,17 +6,19 @@
 //
 // Prepare() writes a marker key to the origin and waits until every edge reads it, so the
 // namespace and the replication streams are up and every connection is open. Run() then:
-// - One writer thread writes keys prop/<run>/<n> (n zero-padded, so keys sort in write
-//   order) to the origin on an absolute schedule: write n is due at start + n / rate. It
-//   is open loop: a slow call does not push the schedule back; the writes that fell due
-//   meanwhile start back to back once it returns (one call in flight, so writes commit in
-//   index order). A write that starts more than kBehindScheduleSlack after its due time
-//   counts as behind schedule. No write starts after the schedule's end (start + warmup +
-//   duration): a writer that fell behind leaves the rest unissued, so a run takes its
-//   duration (plus the drain) however slow the store. The achieved rate is acknowledged
-//   writes / elapsed time.
+// - options.writers writer threads write keys prop/<run>/<n> (n zero-padded, so keys sort
+//   in write order) to the origin on an absolute schedule: write n is due at start +
+//   n / rate. It is open loop: a slow call does not push the schedule back; the writers
+//   take the due writes in turn, each with one call in flight, so writes that fell due
+//   meanwhile start as soon as a writer is free. A write that starts more than
+//   kBehindScheduleSlack after its due time counts as behind schedule. No write starts
+//   after the schedule's end (start + warmup + duration): writers that fell behind leave
+//   the rest unissued, so a run takes its duration (plus the drain) however slow the
+//   store. The achieved rate is acknowledged writes / elapsed time. One writer keeps
+//   writes in index order; with several, the order they committed in comes from the
+//   sequence each acknowledgement carries (visibility_tracker.h).
 // - One poller thread per edge, with one read in flight at a time, reads the oldest
-//   acknowledged write not yet seen on its edge; after a successful read it reads further
+//   acknowledged write (in commit order) not yet seen on its edge; after a successful read it reads further
 //   ahead (ChooseProbe: 1, 3, 7, ... writes past the oldest unseen, never past the newest
 //   acknowledged) to find the end of a batch applied at once; when it has seen every
 //   acknowledged write it waits for the next acknowledgement and reads that write. It
@@ -30,7 +32,7 @@
 // Writes scheduled during options.warmup are made and followed but not reported.
 //
 // Thread safety: not thread-safe; call Prepare() then Run() once from one thread. Each
-// store is used by exactly one thread (the writer or its edge's poller).
+// store is used by exactly one thread (its writer or its edge's poller).
 
 #include <atomic>
 #include <chrono>
@@ -105,18 +107,20 @@ std::string PropagationKey(const std::string& run_id, int64_t index, int64_t cou
 
 class PropagationRunner {
  public:
-  // `origin` takes the writes; `edges` (one per options.edges entry, same order) are
-  // polled. `run_id` names this run's keys: it must be unique among runs against the same
-  // data (main() draws it at random). REQUIRES: ValidateOptions(options).ok(),
-  // options.mode == Mode::kPropagation, edges.size() == options.edges.size(), no null
+  // `writers` (options.writers stores, all on the origin) take the writes; `edges` (one
+  // per options.edges entry, same order) are polled. `run_id` names this run's keys: it
+  // must be unique among runs against the same data (main() draws it at random).
+  // REQUIRES: ValidateOptions(options).ok(), options.mode == Mode::kPropagation, no null
   // stores.
-  PropagationRunner(BenchOptions options, std::unique_ptr<PropagationStore> origin,
+  PropagationRunner(BenchOptions options, std::vector<std::unique_ptr<PropagationStore>> writers,
                     std::vector<std::unique_ptr<PropagationStore>> edges, std::string run_id);
 
   // Writes the marker key prop/<run_id>/ready to the origin, then waits until every edge
-  // reads it, for at most options.setup_timeout in all. UNAVAILABLE "cannot write to the
-  // origin ..." if the write fails; DEADLINE_EXCEEDED naming the first edge that did not
-  // show the marker in time, with its last read error if any.
+  // reads it, for at most options.setup_timeout in all. INVALID_ARGUMENT if the store
+  // counts do not match the options; UNAVAILABLE "cannot write to the origin ..." if the
+  // write fails; FAILED_PRECONDITION if there are several writers and the store reports
+  // no commit sequence; DEADLINE_EXCEEDED naming the first edge that did not show the
+  // marker in time, with its last read error if any.
   absl::Status Prepare();
 
   // Runs the measurement and returns its figures. FAILED_PRECONDITION if Prepare() has
@@ -130,13 +134,14 @@ class PropagationRunner {
   using Clock = std::chrono::steady_clock;
   struct WriterStats;
 
-  void Write(WriterStats* stats);
+  Clock::time_point DueTime(int64_t index) const;
+  void Write(int writer, WriterStats* stats);
   void Poll(int edge, EdgeProbeStats* stats);
   absl::Duration Since(Clock::time_point t) const { return absl::FromChrono(t - start_); }
 
   // Constant after construction.
   const BenchOptions options_;
-  const std::unique_ptr<PropagationStore> origin_;
+  const std::vector<std::unique_ptr<PropagationStore>> writers_;
   const std::vector<std::unique_ptr<PropagationStore>> edges_;
   const std::string run_id_;
   const int64_t writes_;         // scheduled in all, warmup included
@@ -144,12 +149,18 @@ class PropagationRunner {
 
   bool prepared_ = false;
   bool ran_ = false;
+  // The marker write's commit sequence (0: the store reports none); set by Prepare().
+  // Write n's position in commit order is its sequence - marker_sequence_ - 1.
+  uint64_t marker_sequence_ = 0;
 
   // Set by Run() before any thread starts; read-only afterwards.
   Clock::time_point start_;
   std::unique_ptr<VisibilityTracker> tracker_;
-  // When the pollers must give up: set by the writer when it finishes (start_ + this).
+  // When the pollers must give up: set by the last writer when it finishes (start_ +
+  // this).
   std::atomic<int64_t> drain_deadline_ns_{INT64_MAX};
+  std::atomic<int64_t> next_write_{0};  // the next write index a writer takes
+  std::atomic<int> writers_left_{0};    // writers still running
 };
 
 }  // namespace kv::bench

@@ -8,6 +8,7 @@
 //
 // Thread safety: implementations need not be thread-safe.
 
+#include <cstdint>
 #include <string>
 
 #include "absl/status/status.h"
@@ -19,9 +20,11 @@ class PropagationStore {
  public:
   virtual ~PropagationStore() = default;
 
-  // Writes `key` = `value` and returns OK once the node acknowledged it; any error means
-  // the write may or may not have happened. Never retried.
-  virtual absl::Status Write(const std::string& key, const std::string& value) = 0;
+  // Writes `key` = `value` and returns once the node acknowledged it: the sequence the
+  // write committed at, if the store reports one (EdgeKV: its replication sequence;
+  // replicas apply writes in that order), else 0. Any error means the write may or may
+  // not have happened. Never retried.
+  virtual absl::StatusOr<uint64_t> Write(const std::string& key, const std::string& value) = 0;
 
   // Returns whether `key` is readable on this node now (an OK false when it is missing).
   // Errors are the read's (the poller counts them and retries). Never retried.

@@ -2,8 +2,10 @@
 
 namespace kv::bench {
 
-absl::Status RedisPropagationStore::Write(const std::string& key, const std::string& value) {
-  return client_->Set(key, value);
+absl::StatusOr<uint64_t> RedisPropagationStore::Write(const std::string& key,
+                                                      const std::string& value) {
+  if (absl::Status s = client_->Set(key, value); !s.ok()) return s;
+  return 0;
 }
 
 absl::StatusOr<bool> RedisPropagationStore::IsVisible(const std::string& key) {

@@ -20,9 +20,10 @@ class RedisPropagationStore final : public PropagationStore {
   explicit RedisPropagationStore(std::unique_ptr<RedisClient> client)
       : client_(std::move(client)) {}
 
-  // SETs `key`; OK once the master answered +OK (in memory: Redis acknowledges before
-  // any fsync, and the benchmark's servers run without persistence).
-  absl::Status Write(const std::string& key, const std::string& value) override;
+  // SETs `key`; returns 0 (Redis reports no commit sequence) once the master answered
+  // +OK (in memory: Redis acknowledges before any fsync, and the benchmark's servers run
+  // without persistence).
+  absl::StatusOr<uint64_t> Write(const std::string& key, const std::string& value) override;
   // GETs `key`: true if it has a value.
   absl::StatusOr<bool> IsVisible(const std::string& key) override;
 

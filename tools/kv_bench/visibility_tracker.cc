@@ -13,45 +13,64 @@ int64_t ChooseProbe(int64_t oldest_unseen, int64_t newest_answered, int consecut
 VisibilityTracker::VisibilityTracker(int64_t capacity, int edges)
     : capacity_(capacity), edges_(edges) {
   absl::MutexLock lock(&mu_);
-  acked_at_.assign(static_cast<size_t>(capacity), absl::InfiniteDuration());
-  visible_at_.assign(
-      static_cast<size_t>(edges),
-      std::vector<absl::Duration>(static_cast<size_t>(capacity), absl::InfiniteDuration()));
+  const size_t n = static_cast<size_t>(capacity);
+  outcome_.assign(n, Outcome::kPending);
+  key_index_.assign(n, -1);
+  acked_at_.assign(n, absl::InfiniteDuration());
+  visible_at_.assign(static_cast<size_t>(edges),
+                     std::vector<absl::Duration>(n, absl::InfiniteDuration()));
   next_unseen_.assign(static_cast<size_t>(edges), 0);
 }
 
-void VisibilityTracker::WriteAcked(int64_t index, absl::Duration at) {
-  absl::MutexLock lock(&mu_);
-  if (index != answered_ || index >= capacity_ || finished_) return;  // REQUIRES violated
-  acked_at_[static_cast<size_t>(index)] = at;
-  answered_ = index + 1;
+bool VisibilityTracker::Answer(int64_t position, int64_t key_index, Outcome outcome) {
+  if (position < 0 || position >= capacity_ || finished_) return false;
+  const size_t p = static_cast<size_t>(position);
+  if (outcome_[p] != Outcome::kPending) return false;
+  outcome_[p] = outcome;
+  key_index_[p] = key_index;
+  newest_ = std::max(newest_, position);
+  while (answered_ < capacity_ && outcome_[static_cast<size_t>(answered_)] != Outcome::kPending) {
+    ++answered_;
+  }
+  return true;
 }
 
-void VisibilityTracker::WriteFailed(int64_t index) {
+bool VisibilityTracker::WriteAcked(int64_t position, int64_t key_index, absl::Duration at) {
   absl::MutexLock lock(&mu_);
-  if (index != answered_ || index >= capacity_ || finished_) return;  // REQUIRES violated
-  answered_ = index + 1;  // acked_at_ stays infinite: failed
+  if (!Answer(position, key_index, Outcome::kAcked)) return false;
+  acked_at_[static_cast<size_t>(position)] = at;
+  return true;
+}
+
+bool VisibilityTracker::WriteFailed(int64_t position, int64_t key_index) {
+  absl::MutexLock lock(&mu_);
+  return Answer(position, key_index, Outcome::kFailed);
 }
 
 void VisibilityTracker::FinishWrites() {
   absl::MutexLock lock(&mu_);
+  for (int64_t i = answered_; i <= newest_; ++i) {
+    Outcome& o = outcome_[static_cast<size_t>(i)];
+    if (o == Outcome::kPending) o = Outcome::kFailed;
+  }
+  answered_ = std::max(answered_, newest_ + 1);
   finished_ = true;
 }
 
-void VisibilityTracker::ObserveVisible(int edge, int64_t index, absl::Duration at) {
+void VisibilityTracker::ObserveVisible(int edge, int64_t position, absl::Duration at) {
   absl::MutexLock lock(&mu_);
-  if (edge < 0 || edge >= edges_ || index < 0) return;
-  index = std::min(index, answered_ - 1);
+  if (edge < 0 || edge >= edges_ || position < 0) return;
+  position = std::min(position, answered_ - 1);
   std::vector<absl::Duration>& visible = visible_at_[static_cast<size_t>(edge)];
   int64_t& next = next_unseen_[static_cast<size_t>(edge)];
   // Everything below `next` is already marked, so each write is marked once per edge.
-  for (int64_t i = next; i <= index; ++i) visible[static_cast<size_t>(i)] = at;
-  next = std::max(next, index + 1);
+  for (int64_t i = next; i <= position; ++i) visible[static_cast<size_t>(i)] = at;
+  next = std::max(next, position + 1);
 }
 
 int64_t VisibilityTracker::OldestUnseenLocked(int edge) const {
   int64_t i = next_unseen_[static_cast<size_t>(edge)];
-  while (i < answered_ && acked_at_[static_cast<size_t>(i)] == absl::InfiniteDuration()) ++i;
+  while (i < answered_ && outcome_[static_cast<size_t>(i)] != Outcome::kAcked) ++i;
   return i;
 }
 
@@ -65,17 +84,25 @@ int64_t VisibilityTracker::answered() const {
   return answered_;
 }
 
+int64_t VisibilityTracker::KeyIndex(int64_t position) const {
+  absl::MutexLock lock(&mu_);
+  if (position < 0 || position >= capacity_) return -1;
+  const size_t p = static_cast<size_t>(position);
+  return outcome_[p] == Outcome::kAcked ? key_index_[p] : -1;
+}
+
 bool VisibilityTracker::finished() const {
   absl::MutexLock lock(&mu_);
   return finished_;
 }
 
-bool VisibilityTracker::AwaitAnswered(int64_t index, absl::Duration timeout) const {
-  auto ready = [this, index]()
-                   ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return answered_ > index || finished_; };
+bool VisibilityTracker::AwaitAnswered(int64_t position, absl::Duration timeout) const {
+  auto ready = [this, position]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return answered_ > position || finished_;
+  };
   absl::MutexLock lock(&mu_);
   mu_.AwaitWithTimeout(absl::Condition(&ready), timeout);
-  return answered_ > index;
+  return answered_ > position;
 }
 
 VisibilityStats VisibilityTracker::Summarize(int64_t first_measured) const {
@@ -84,9 +111,11 @@ VisibilityStats VisibilityTracker::Summarize(int64_t first_measured) const {
   out.edges.resize(static_cast<size_t>(edges_));
   std::vector<std::vector<int64_t>> per_edge(static_cast<size_t>(edges_));
   std::vector<int64_t> all, on_all;
-  for (int64_t i = std::max<int64_t>(first_measured, 0); i < answered_; ++i) {
+  for (int64_t i = 0; i < answered_; ++i) {
     const size_t w = static_cast<size_t>(i);
-    if (acked_at_[w] == absl::InfiniteDuration()) {
+    // A failed write of unknown key (-1: a position no acknowledgement claimed) counts.
+    if (key_index_[w] < first_measured && key_index_[w] != -1) continue;  // the warmup
+    if (outcome_[w] != Outcome::kAcked) {
       ++out.failed_writes;
       continue;
     }

@@ -5,25 +5,32 @@
 // and when each write became visible on each edge.
 //
 // Method (what must stay true for the figures to mean "time until visible"):
-// - One writer makes write 0, 1, 2, ... in order, each only after the previous one was
-//   answered, so acknowledged writes commit in index order.
-// - Pollers read only writes already answered (acknowledged or failed): a write's
+// - Writes are tracked by their position in the origin's commit order. With one writer
+//   that makes each write only after the previous one was answered, the position is the
+//   write's index (Redis). With several writers, the origin reports the sequence each
+//   write committed at and the position is that sequence less the run's first one
+//   (EdgeKV); acknowledgements then arrive out of order, and a position counts as answered
+//   once it and every position before it has been answered.
+// - Pollers read only writes answered (acknowledged or failed) so far: a write's
 //   acknowledgement time is when the writer's Put/SET returned, and reading earlier would
 //   spend reads (CPU the nodes share) on a window that is not measured.
-// - Replicas apply writes in commit order. So a successful read of write n on an edge
-//   proves every earlier acknowledged write is readable there too: the first successful
-//   read of n *or of any later write* marks n visible on that edge (ObserveVisible).
+// - Replicas apply writes in commit order. So a successful read of the write at position
+//   n on an edge proves every earlier acknowledged write is readable there too: the first
+//   successful read of n *or of any later position* marks n visible on that edge
+//   (ObserveVisible).
 // - A write's visibility time on an edge is the completion time of that first successful
 //   read: an upper bound, late by at most the gap between the start of the last read that
 //   missed (or the acknowledgement) and the end of this one (the poller's resolution).
 //   Both times are read from the same monotonic clock in the same process, as offsets
 //   from the run's start, so delay = visible - acknowledged is never negative.
 // - Failed writes (the Put returned an error) may or may not have been committed: they are
-//   left out of every figure and pollers skip them.
+//   left out of every figure and pollers skip them. With several writers a failed write's
+//   position is unknown; if it committed anyway, its position stays unanswered (pollers
+//   wait below it) until FinishWrites() marks it failed.
 // - "Visible on all edges" of a write is its largest delay over the edges; a write missing
 //   on any edge has none and is counted in never_on_all_edges.
 //
-// Thread safety: thread-safe. The writer and every edge's poller share one tracker; each
+// Thread safety: thread-safe. The writers and every edge's poller share one tracker; each
 // call takes one mutex for O(1) work (ObserveVisible: amortised O(1) per write and edge).
 
 #include <cstdint>
@@ -63,8 +70,8 @@ int64_t ChooseProbe(int64_t oldest_unseen, int64_t newest_answered, int consecut
 
 class VisibilityTracker {
  public:
-  // Tracks writes 0 .. capacity - 1 on `edges` edges: 16 bytes per write and edge (plus
-  // 16 per write), allocated here. REQUIRES: capacity >= 0, edges >= 1.
+  // Tracks positions 0 .. capacity - 1 on `edges` edges: 16 bytes per position and edge
+  // (plus 32 per position), allocated here. REQUIRES: capacity >= 0, edges >= 1.
   VisibilityTracker(int64_t capacity, int edges);
 
   VisibilityTracker(const VisibilityTracker&) = delete;
@@ -73,41 +80,49 @@ class VisibilityTracker {
   int edges() const { return edges_; }
   int64_t capacity() const { return capacity_; }
 
-  // --- The writer, in index order ---
-  // Records that the writer got write `index`'s acknowledgement at `at`: pollers may
-  // read it from now on. REQUIRES: index == answered() < capacity(), FinishWrites() not
-  // called; `at` not earlier than the previous acknowledgement.
-  void WriteAcked(int64_t index, absl::Duration at);
-  // Records that write `index` failed: it leaves every figure, and pollers skip it.
-  // REQUIRES: as WriteAcked.
-  void WriteFailed(int64_t index);
-  // Records that no more writes will follow; wakes pollers blocked in AwaitAnswered.
+  // --- The writers ---
+  // Records that the write of key `key_index` committed at `position` was acknowledged at
+  // `at`. Returns false (and records nothing) if `position` is outside the capacity, was
+  // answered before, or FinishWrites() was called.
+  bool WriteAcked(int64_t position, int64_t key_index, absl::Duration at);
+  // Records that the write of key `key_index` at `position` failed: it leaves every
+  // figure, and pollers skip it. Returns false as WriteAcked.
+  bool WriteFailed(int64_t position, int64_t key_index);
+  // Records that no more writes will follow: positions below the newest answered one
+  // that are still unanswered count as failed. Wakes pollers blocked in AwaitAnswered.
   void FinishWrites();
 
   // --- The pollers ---
-  // Records that a read of write `index` on `edge` succeeded, completing at `at`: that
-  // write and every earlier one not yet seen on `edge` become visible there at `at`.
-  // REQUIRES: 0 <= edge < edges(), 0 <= index < answered(); `at` not earlier than the
-  // previous observation on `edge` nor than the acknowledgement of `index`.
-  void ObserveVisible(int edge, int64_t index, absl::Duration at);
-  // Returns the oldest answered write that has not failed and is not yet seen on
+  // Records that a read of position `position` on `edge` succeeded, completing at `at`:
+  // that write and every earlier one not yet seen on `edge` become visible there at `at`.
+  // REQUIRES: 0 <= edge < edges(), 0 <= position < answered(); `at` not earlier than the
+  // previous observation on `edge` nor than the acknowledgement of `position`.
+  void ObserveVisible(int edge, int64_t position, absl::Duration at);
+  // Returns the oldest answered position that has not failed and is not yet seen on
   // `edge`, or answered() if there is none.
   int64_t OldestUnseen(int edge) const;
-  // Returns the number of writes answered so far (the newest is answered() - 1).
+  // Returns the number of positions answered, in order, so far (the newest is
+  // answered() - 1).
   int64_t answered() const;
+  // Returns the key index of the acknowledged write at `position` (-1 if none).
+  int64_t KeyIndex(int64_t position) const;
   // Returns whether FinishWrites() was called.
   bool finished() const;
-  // Blocks until write `index` has been answered, FinishWrites() is called or `timeout`
-  // passes; returns whether write `index` has been answered.
-  bool AwaitAnswered(int64_t index, absl::Duration timeout) const;
+  // Blocks until position `position` has been answered, FinishWrites() is called or
+  // `timeout` passes; returns whether it has been answered.
+  bool AwaitAnswered(int64_t position, absl::Duration timeout) const;
 
   // --- After the run ---
-  // Returns the figures over writes with index >= first_measured (earlier ones are the
-  // warmup), as described in the header comment.
+  // Returns the figures over writes with key index >= first_measured (earlier ones are
+  // the warmup), as described in the header comment.
   VisibilityStats Summarize(int64_t first_measured) const;
 
  private:
+  enum class Outcome : uint8_t { kPending, kAcked, kFailed };
+
   int64_t OldestUnseenLocked(int edge) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool Answer(int64_t position, int64_t key_index, Outcome outcome)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // Constant after construction.
   const int64_t capacity_;
@@ -115,13 +130,15 @@ class VisibilityTracker {
 
   mutable absl::Mutex mu_;
   int64_t answered_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t newest_ ABSL_GUARDED_BY(mu_) = -1;  // the newest position answered
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
-  // acked_at_[index]: InfiniteDuration() if the write failed.
+  std::vector<Outcome> outcome_ ABSL_GUARDED_BY(mu_);
+  std::vector<int64_t> key_index_ ABSL_GUARDED_BY(mu_);
   std::vector<absl::Duration> acked_at_ ABSL_GUARDED_BY(mu_);
-  // visible_at_[edge][index]: InfiniteDuration() until seen.
+  // visible_at_[edge][position]: InfiniteDuration() until seen.
   std::vector<std::vector<absl::Duration>> visible_at_ ABSL_GUARDED_BY(mu_);
-  // next_unseen_[edge]: every write below it is seen on that edge (or was skipped as
-  // failed); writes from it on have not been observed.
+  // next_unseen_[edge]: every position below it is seen on that edge (or was skipped as
+  // failed); positions from it on have not been observed.
   std::vector<int64_t> next_unseen_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -11,7 +11,7 @@ absl::Duration Ms(int64_t ms) { return absl::Milliseconds(ms); }
 
 // Acknowledges writes 0..n-1, write i at (i + 1) ms.
 void AckWrites(VisibilityTracker& t, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) t.WriteAcked(i, Ms(i + 1));
+  for (int64_t i = 0; i < n; ++i) t.WriteAcked(i, i, Ms(i + 1));
 }
 
 TEST(ChooseProbeTest, ReadsTheOldestUnseenUntilAHitThenGallopsAhead) {
@@ -65,12 +65,62 @@ TEST(VisibilityTrackerTest, OnlyAnsweredWritesCanBeSeen) {
   VisibilityTracker t(3, 1);
   EXPECT_EQ(t.OldestUnseen(0), 0);
   EXPECT_EQ(t.answered(), 0);
-  t.WriteAcked(0, Ms(1));
+  t.WriteAcked(0, 0, Ms(1));
   EXPECT_EQ(t.answered(), 1);
   t.ObserveVisible(0, 2, Ms(2));  // write 2 not answered yet: counts as a read of write 0
   EXPECT_EQ(t.OldestUnseen(0), 1);
-  t.WriteAcked(2, Ms(3));  // out of order: ignored
+  EXPECT_TRUE(t.WriteAcked(2, 2, Ms(3)));  // ahead of position 1: not answered in order yet
   EXPECT_EQ(t.answered(), 1);
+  EXPECT_FALSE(t.WriteAcked(2, 2, Ms(4)));  // a position is answered once
+  EXPECT_FALSE(t.WriteAcked(3, 3, Ms(4)));  // beyond the capacity
+  EXPECT_FALSE(t.WriteAcked(-1, 3, Ms(4)));
+}
+
+TEST(VisibilityTrackerTest, AcknowledgementsOutOfCommitOrderAreAnsweredOnceContiguous) {
+  // Several writers: keys 0..3 committed at positions 2, 0, 3, 1, acknowledged in an
+  // order of their own.
+  VisibilityTracker t(4, 1);
+  EXPECT_TRUE(t.WriteAcked(3, 2, Ms(3)));
+  EXPECT_TRUE(t.WriteAcked(1, 3, Ms(4)));
+  EXPECT_EQ(t.answered(), 0);
+  EXPECT_TRUE(t.WriteAcked(0, 1, Ms(5)));
+  EXPECT_EQ(t.answered(), 2);  // positions 0 and 1
+  EXPECT_EQ(t.KeyIndex(0), 1);
+  EXPECT_EQ(t.KeyIndex(1), 3);
+  EXPECT_EQ(t.KeyIndex(3), 2);
+  EXPECT_EQ(t.KeyIndex(2), -1);  // pending
+  EXPECT_TRUE(t.WriteAcked(2, 0, Ms(6)));
+  EXPECT_EQ(t.answered(), 4);
+  // Seeing position 2 proves positions 0..2; position 3 was acknowledged before 2.
+  t.ObserveVisible(0, 2, Ms(10));
+  EXPECT_EQ(t.OldestUnseen(0), 3);
+  t.ObserveVisible(0, 3, Ms(11));
+  VisibilityStats s = t.Summarize(0);
+  EXPECT_EQ(s.measured_writes, 4);
+  EXPECT_EQ(s.edges[0].delay.max_us, 8000);  // position 3: acked at 3 ms, seen at 11 ms
+  EXPECT_EQ(s.edges[0].delay.min_us, 4000);  // position 2: acked at 6 ms, seen at 10 ms
+  // The warmup is by key index, not position: keys 0 and 1 sit at positions 2 and 0.
+  EXPECT_EQ(t.Summarize(2).measured_writes, 2);
+}
+
+TEST(VisibilityTrackerTest, FinishingFillsHolesLeftByWritesThatFailedButCommitted) {
+  // Position 1 went to a write whose call failed after it committed: no one claims it.
+  VisibilityTracker t(5, 1);
+  t.WriteAcked(0, 0, Ms(1));
+  t.WriteAcked(2, 2, Ms(2));
+  t.WriteAcked(3, 3, Ms(3));
+  EXPECT_EQ(t.answered(), 1);
+  EXPECT_EQ(t.OldestUnseen(0), 0);
+  t.FinishWrites();
+  EXPECT_EQ(t.answered(), 4);  // up to the newest answered; position 4 was never used
+  t.ObserveVisible(0, 0, Ms(4));
+  EXPECT_EQ(t.OldestUnseen(0), 2);  // skips the hole
+  EXPECT_FALSE(t.WriteAcked(4, 4, Ms(5)));  // finished
+  VisibilityStats s = t.Summarize(0);
+  EXPECT_EQ(s.measured_writes, 3);
+  EXPECT_EQ(s.failed_writes, 1);
+  EXPECT_EQ(s.edges[0].seen, 1);
+  EXPECT_EQ(s.edges[0].never_seen, 2);
 }
 
 TEST(VisibilityTrackerTest, OnAllEdgesTakesTheSlowestEdgeOfEachWrite) {
@@ -116,9 +166,9 @@ TEST(VisibilityTrackerTest, StragglersAreNeverSeenAndLeaveTheAllEdgesFigure) {
 
 TEST(VisibilityTrackerTest, FailedWritesAreSkippedByPollersAndLeftOut) {
   VisibilityTracker t(4, 1);
-  t.WriteAcked(0, Ms(1));
-  t.WriteFailed(1);
-  t.WriteAcked(2, Ms(3));
+  t.WriteAcked(0, 0, Ms(1));
+  t.WriteFailed(1, 1);
+  t.WriteAcked(2, 2, Ms(3));
   t.ObserveVisible(0, 0, Ms(4));
   EXPECT_EQ(t.OldestUnseen(0), 2);  // not stuck on the failed write
   t.ObserveVisible(0, 2, Ms(6));
@@ -147,7 +197,7 @@ TEST(VisibilityTrackerTest, ObservationsArePerEdgeAndClampedToAnsweredWrites) {
   t.ObserveVisible(1, 8, Ms(9));  // only writes 0..2 are answered yet
   EXPECT_EQ(t.OldestUnseen(1), 3);
   EXPECT_EQ(t.OldestUnseen(0), 0);
-  t.WriteAcked(3, Ms(10));
+  t.WriteAcked(3, 3, Ms(10));
   EXPECT_EQ(t.OldestUnseen(1), 3);
   EXPECT_EQ(t.Summarize(0).edges[1].seen, 3);
 }
@@ -156,7 +206,7 @@ TEST(VisibilityTrackerTest, AwaitAnsweredWakesOnAnAcknowledgementOrTheEnd) {
   VisibilityTracker t(3, 1);
   EXPECT_FALSE(t.AwaitAnswered(0, absl::Milliseconds(1)));
   std::thread writer([&t] {
-    t.WriteAcked(0, Ms(1));
+    t.WriteAcked(0, 0, Ms(1));
     t.FinishWrites();
   });
   // Bounded by the timeout only if the wake-up is lost.
