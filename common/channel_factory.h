@@ -49,6 +49,10 @@ struct ChannelOptions {
   absl::Duration keepalive_time = absl::Seconds(10);
   absl::Duration keepalive_timeout = absl::Seconds(5);
   bool keepalive_permit_without_calls = true;
+  // gRPC's bandwidth-delay-product probing sends a PING with received data to size the
+  // flow-control window: it helps bulk transfers over long links but costs a PING/ACK
+  // exchange (wake-ups on both ends) on a stream of small messages such as replication.
+  bool bdp_probe = false;
 
   // Returns the channel arguments for these options. Besides the fields above it turns
   // off HTTP proxies (links are direct) and uses a per-channel subchannel pool, so two

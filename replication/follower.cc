@@ -2,6 +2,7 @@
 
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "common/grpc_status.h"
 #include "common/log.h"
 #include "common/status_macros.h"
@@ -86,6 +87,77 @@ void Follower::Run() {
   }
 }
 
+// Reads one stream with the callback API, so each batch is applied on the gRPC thread
+// that received it rather than handed to the follower thread and back (two thread
+// switches per batch on a replica). One read is outstanding at a time: the next starts
+// only once a batch is applied, which keeps entries in order and memory bounded.
+class Follower::StreamReader final : public grpc::ClientReadReactor<v1::LogBatch> {
+ public:
+  StreamReader(Follower* follower, grpc::ClientContext* context, bool fresh)
+      : follower_(follower),
+        context_(context),
+        fresh_(fresh),
+        applier_(follower->store_, storage::Sequencing::kReplicated, follower->clock_,
+                 follower->metrics_, /*from_origin=*/true) {}
+
+  void Start() {
+    StartRead(&batch_);
+    StartCall();
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) return;  // the stream ended: OnDone follows (no lock taken here: see Stop())
+    absl::Status s = follower_->OnBatch(batch_, fresh_, &first_, &applier_);
+    if (!s.ok()) {
+      status_ = std::move(s);
+      context_->TryCancel();  // OnDone follows
+      return;
+    }
+    StartRead(&batch_);
+  }
+
+  void OnDone(const grpc::Status& status) override {
+    final_ = status;
+    done_.Notify();
+  }
+
+  // Waits for the end of the stream; returns why it ended.
+  absl::Status Wait() {
+    done_.WaitForNotification();
+    return status_.ok() ? FromGrpcStatus(final_) : status_;
+  }
+
+ private:
+  Follower* const follower_;
+  grpc::ClientContext* const context_;
+  const bool fresh_;
+  LogApplier applier_;
+  v1::LogBatch batch_;
+  bool first_ = true;
+  absl::Status status_;  // a failure to apply, which ends the stream
+  grpc::Status final_;
+  absl::Notification done_;
+};
+
+absl::Status Follower::OnBatch(const v1::LogBatch& batch, bool fresh, bool* first,
+                               LogApplier* applier) {
+  {
+    absl::MutexLock lock(&mu_);
+    last_message_ = absl::Now();
+  }
+  if (*first) {
+    *first = false;
+    connected_ = true;
+    metrics_->SetConnectedToOrigin(true);
+    if (fresh && batch.epoch() != store_->Epoch()) {
+      KV_RETURN_IF_ERROR(store_->ResetLog(batch.epoch(), 0));
+    }
+  }
+  origin_head_ = batch.sender_applied_sequence();
+  metrics_->SetOriginHead(batch.sender_applied_sequence());
+  return applier->Apply(batch);
+}
+
 absl::Status Follower::Stream() {
   std::unique_ptr<v1::Replication::Stub> stub = v1::Replication::NewStub(channels_->Dial(origin_));
   grpc::ClientContext ctx;
@@ -102,38 +174,15 @@ absl::Status Follower::Stream() {
     context_ = &ctx;
     last_message_ = absl::Now();
   }
-  auto reader = stub->Subscribe(&ctx, request);
-  LogApplier applier(store_, storage::Sequencing::kReplicated, clock_, metrics_,
-                     /*from_origin=*/true);
-  v1::LogBatch batch;
-  absl::Status status;
-  bool first = true;
-  while (reader->Read(&batch)) {
-    {
-      absl::MutexLock lock(&mu_);
-      last_message_ = absl::Now();
-    }
-    if (first) {
-      first = false;
-      connected_ = true;
-      metrics_->SetConnectedToOrigin(true);
-      if (fresh && batch.epoch() != store_->Epoch()) {
-        status = store_->ResetLog(batch.epoch(), 0);
-        if (!status.ok()) break;
-      }
-    }
-    origin_head_ = batch.sender_applied_sequence();
-    metrics_->SetOriginHead(batch.sender_applied_sequence());
-    status = applier.Apply(batch);
-    if (!status.ok()) break;
-  }
-  if (!status.ok()) ctx.TryCancel();
-  absl::Status finished = FromGrpcStatus(reader->Finish());
+  StreamReader reader(this, &ctx, fresh);
+  stub->async()->Subscribe(&ctx, &request, &reader);
+  reader.Start();
+  absl::Status status = reader.Wait();
   {
     absl::MutexLock lock(&mu_);
     context_ = nullptr;
   }
-  return status.ok() ? finished : status;
+  return status;
 }
 
 }  // namespace kv::replication

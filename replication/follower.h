@@ -13,6 +13,8 @@
 // - When the origin refuses the stream because this edge holds another log lineage or is
 //   behind the retained log, `on_needs_repair` is called (from the follower thread) and
 //   the follower retries after it returns.
+// - Batches are applied on the gRPC thread that received them (a local LevelDB write, no
+//   fsync), one at a time; the follower thread only reconnects.
 // Thread-safe; Start/Stop from one owner thread.
 
 #include <atomic>
@@ -27,6 +29,8 @@
 #include "common/channel_factory.h"
 #include "common/clock.h"
 #include "grpcpp/grpcpp.h"
+#include "kv/replication/v1/replication.grpc.pb.h"
+#include "replication/log_applier.h"
 #include "replication/replication_metrics.h"
 #include "storage/store.h"
 
@@ -63,9 +67,15 @@ class Follower {
   uint64_t origin_head() const { return origin_head_.load(); }
 
  private:
+  class StreamReader;
+
   void Run();
   // Runs one stream until it fails or Stop(); returns its final status.
   absl::Status Stream();
+  // Applies one batch of the stream (on a gRPC thread); `first` is true for the stream's
+  // first batch (and cleared here); `fresh` if this replica had applied nothing.
+  absl::Status OnBatch(const kv::replication::v1::LogBatch& batch, bool fresh, bool* first,
+                       LogApplier* applier);
 
   storage::Store* const store_;
   ChannelFactory* const channels_;

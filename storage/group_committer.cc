@@ -34,16 +34,31 @@ void GroupCommitter::Submit(ApplyFn apply, DoneFn done, size_t bytes, bool exclu
   done(absl::UnavailableError("storage is shutting down"));
 }
 
-absl::Status GroupCommitter::SubmitAndWait(ApplyFn apply, size_t bytes, bool exclusive) {
+absl::Status GroupCommitter::SubmitAndWait(ApplyFn apply, size_t bytes, bool exclusive,
+                                           bool sync) {
   absl::Notification finished;
   absl::Status result;
-  Submit(
-      std::move(apply),
-      [&](absl::Status s) {
-        result = std::move(s);
-        finished.Notify();
-      },
-      bytes, exclusive);
+  DoneFn done = [&](absl::Status s) {
+    result = std::move(s);
+    finished.Notify();
+  };
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return absl::UnavailableError("storage is shutting down");
+    if (committing_ || !queue_.empty()) {
+      queue_.push_back(Job{std::move(apply), std::move(done), bytes, exclusive, sync, {}});
+      apply = nullptr;
+    } else {
+      committing_ = true;  // idle: this thread commits the group of one itself
+    }
+  }
+  if (apply != nullptr) {
+    std::deque<Job> group;
+    group.push_back(Job{std::move(apply), std::move(done), bytes, exclusive, sync, {}});
+    CommitGroup(group);
+    absl::MutexLock lock(&mu_);
+    committing_ = false;  // the committer thread re-checks its queue on unlock
+  }
   finished.WaitForNotification();
   return result;
 }
@@ -60,7 +75,7 @@ void GroupCommitter::Run() {
       absl::MutexLock lock(&mu_);
       mu_.Await(absl::Condition(
           +[](GroupCommitter* c) ABSL_EXCLUSIVE_LOCKS_REQUIRED(c->mu_) {
-            return !c->queue_.empty() || c->stopping_;
+            return !c->committing_ && (!c->queue_.empty() || c->stopping_);
           },
           this));
       if (queue_.empty()) return;  // stopping and drained
@@ -76,8 +91,11 @@ void GroupCommitter::Run() {
         group.push_back(std::move(next));
         queue_.pop_front();
       }
+      committing_ = true;
     }
     CommitGroup(group);
+    absl::MutexLock lock(&mu_);
+    committing_ = false;
   }
 }
 

@@ -389,6 +389,17 @@ absl::StatusOr<ListPage> Store::List(absl::string_view ns_id, absl::string_view 
 }
 
 void Store::Commit(std::vector<Mutation> mutations, CommitDone done) {
+  CommitImpl(std::move(mutations), std::move(done), /*wait=*/false);
+}
+
+CommitResult Store::CommitAndWait(std::vector<Mutation> mutations) {
+  CommitResult out;
+  CommitImpl(std::move(mutations), [&out](CommitResult r) { out = std::move(r); },
+             /*wait=*/true);
+  return out;
+}
+
+void Store::CommitImpl(std::vector<Mutation> mutations, CommitDone done, bool wait) {
   bool exclusive = false;
   bool sync = false;
   size_t bytes = 0;
@@ -404,37 +415,32 @@ void Store::Commit(std::vector<Mutation> mutations, CommitDone done) {
   }
   auto result = std::make_shared<CommitResult>();
   result->items.resize(mutations.size());
-  committer_->Submit(
+  GroupCommitter::ApplyFn apply =
       [this, result, mutations = std::move(mutations)](Txn& txn) mutable -> absl::Status {
-        for (size_t i = 0; i < mutations.size(); ++i) {
-          absl::Status s = applier_->Apply(txn, mutations[i]);
-          if (!s.ok() && !IsRejection(s)) return s;
-          result->items[i] = std::move(s);
-        }
-        // This job's own position: later jobs of the group may move the store further.
-        result->sequence = txn.sequence();
-        return absl::OkStatus();
-      },
-      [this, result, blobs = std::move(blobs), done = std::move(done)](absl::Status status) mutable {
-        if (!status.ok()) {
-          for (const BlobRef& blob : blobs) DiscardBlob(blob);
-        }
-        if (!status.ok()) result->sequence = applied_sequence_.load();
-        result->status = std::move(status);
-        done(std::move(*result));
-      },
-      bytes, exclusive, sync);
-}
-
-CommitResult Store::CommitAndWait(std::vector<Mutation> mutations) {
-  absl::Notification finished;
-  CommitResult out;
-  Commit(std::move(mutations), [&](CommitResult r) {
-    out = std::move(r);
-    finished.Notify();
-  });
-  finished.WaitForNotification();
-  return out;
+    for (size_t i = 0; i < mutations.size(); ++i) {
+      absl::Status s = applier_->Apply(txn, mutations[i]);
+      if (!s.ok() && !IsRejection(s)) return s;
+      result->items[i] = std::move(s);
+    }
+    // This job's own position: later jobs of the group may move the store further.
+    result->sequence = txn.sequence();
+    return absl::OkStatus();
+  };
+  auto finish = [this, result, blobs = std::move(blobs),
+                 done = std::move(done)](absl::Status status) mutable {
+    if (!status.ok()) {
+      for (const BlobRef& blob : blobs) DiscardBlob(blob);
+      result->sequence = applied_sequence_.load();
+    }
+    result->status = std::move(status);
+    done(std::move(*result));
+  };
+  if (wait) {
+    // On an idle committer this commits on the calling thread (no thread switches).
+    finish(committer_->SubmitAndWait(std::move(apply), bytes, exclusive, sync));
+  } else {
+    committer_->Submit(std::move(apply), std::move(finish), bytes, exclusive, sync);
+  }
 }
 
 std::unique_ptr<ValueBuilder> Store::NewValueBuilder(bool durable) {

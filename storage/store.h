@@ -251,6 +251,9 @@ class Store {
   const StoreOptions& options() const { return options_; }
 
  private:
+  // Commit and CommitAndWait: `wait` commits before returning (done runs on this thread).
+  void CommitImpl(std::vector<Mutation> mutations, CommitDone done, bool wait);
+
   struct Metrics;
 
   Store(const StoreOptions& options, const Clock* clock);
