@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <random>
+#include <set>
+#include <thread>
 
 #include "absl/synchronization/blocking_counter.h"
 #include "absl/synchronization/mutex.h"
@@ -325,6 +327,53 @@ TEST_F(ReplicationTest, EachCommitOfAGroupReportsItsOwnSequence) {
     ASSERT_THAT(*entry, SizeIs(1));
     EXPECT_EQ((*entry)[0].entry.key, key) << "sequence " << seq;
   }
+}
+
+TEST_F(ReplicationTest, WaitingCommitsOnTheCallersThreadStaySerialisedWithQueuedOnes) {
+  MakeNamespace("t", kNs);
+  const uint64_t start = store_->AppliedSequence();
+  // Threads that commit and wait (on the caller's thread whenever the committer is idle)
+  // race with asynchronous commits (always on the committer thread).
+  constexpr int kThreads = 4;
+  constexpr int kEach = 100;
+  absl::BlockingCounter async_pending(kThreads * kEach);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        Mutation put{PutValue{kNs, absl::StrCat("w", t, "-", i), "v", std::nullopt, 0, std::nullopt}};
+        CommitResult r = store_->CommitAndWait({std::move(put)});
+        EXPECT_THAT(r.FirstError(), IsOk());
+        store_->Commit(
+            {Mutation{PutValue{kNs, absl::StrCat("a", t, "-", i), "v", std::nullopt, 0, std::nullopt}}},
+            [&](CommitResult r) {
+              EXPECT_THAT(r.FirstError(), IsOk());
+              async_pending.DecrementCount();
+            });
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  async_pending.Wait();
+  // Every write has its own entry in one dense log, and every key is readable.
+  const uint64_t total = 2 * kThreads * kEach;
+  EXPECT_EQ(store_->AppliedSequence(), start + total);
+  std::set<std::string> logged;
+  for (uint64_t seq = start + 1; seq <= start + total;) {
+    auto entries = store_->ReadLog(seq, 500, 1 << 20);
+    ASSERT_THAT(entries, IsOk());
+    ASSERT_FALSE(entries->empty());
+    for (const ShippedEntry& e : *entries) {
+      EXPECT_EQ(e.seq, seq++);
+      logged.insert(e.entry.key);
+    }
+  }
+  EXPECT_EQ(logged.size(), total);
+  for (int t = 0; t < kThreads; ++t) {
+    EXPECT_THAT(Value(kNs, absl::StrCat("w", t, "-", kEach - 1)), ::testing::Optional(std::string("v")));
+  }
+  Reopen();
+  EXPECT_EQ(store_->AppliedSequence(), start + total);
 }
 
 TEST_F(ReplicationTest, TombstonesAreCollectedOnlyUpToTheWatermark) {
