@@ -112,6 +112,14 @@ absl::StatusOr<ClusterConfig> ParseYaml(const YAML::Node& root) {
                               {"gossip_interval_ms", &config.replication.gossip_interval}}) {
       if (absl::Status st = millis(field, out); !st.ok()) return st;
     }
+    if (r["min_batch_interval_ms"]) {
+      const int64_t ms = r["min_batch_interval_ms"].as<int64_t>();
+      if (ms < 0 || ms > 1000) {
+        return absl::InvalidArgumentError(
+            "cluster config: replication.min_batch_interval_ms must be between 0 and 1000");
+      }
+      config.replication.min_batch_interval = absl::Milliseconds(ms);
+    }
     if (r["log_retention_entries"]) {
       config.replication.log_retention_entries = r["log_retention_entries"].as<int64_t>();
       if (config.replication.log_retention_entries < 1) {

@@ -16,6 +16,7 @@
 //     forward_apply_wait_ms: 5000
 //     log_retention_entries: 1000000
 //     gossip_interval_ms: 1000
+//     min_batch_interval_ms: 2
 //   latency:                  # optional: modelled one-way latency between regions
 //     enabled: true
 //     intra_region_ms: 2
@@ -49,6 +50,9 @@ struct ReplicationConfig {
   absl::Duration forward_apply_wait = absl::Seconds(5);  // edge waits to see its write
   int64_t log_retention_entries = 1'000'000;             // entries kept for catch-up
   absl::Duration gossip_interval = absl::Seconds(1);     // anti-entropy round period
+  // Least time between two replication batches on one stream (0: none); see
+  // ReplicationServiceOptions::min_batch_interval.
+  absl::Duration min_batch_interval = absl::Milliseconds(2);
 };
 
 struct ClusterConfig {

@@ -57,6 +57,23 @@ TEST(ClusterConfigTest, RejectsBadConfigsWithClearMessages) {
   EXPECT_THAT(ClusterConfig::Parse("nodes: [{id: a, role: origin, grpc: 'x:1', region: {a: 1}}]"),
               StatusIs(StatusCode::kInvalidArgument));
   EXPECT_THAT(ClusterConfig::Load("/nonexistent/config.yaml"), StatusIs(StatusCode::kNotFound));
+  EXPECT_THAT(ClusterConfig::Parse("nodes: [{id: a, role: origin, grpc: 'x:1'}]\n"
+                                   "replication: {min_batch_interval_ms: 1001}"),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("min_batch_interval_ms")));
+}
+
+TEST(ClusterConfigTest, ReplicationSettingsDefaultAndParse) {
+  absl::StatusOr<ClusterConfig> plain =
+      ClusterConfig::Parse("nodes: [{id: a, role: origin, grpc: 'x:1'}]");
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  EXPECT_EQ(plain->replication.min_batch_interval, absl::Milliseconds(2));
+  absl::StatusOr<ClusterConfig> tuned = ClusterConfig::Parse(
+      "nodes: [{id: a, role: origin, grpc: 'x:1'}]\n"
+      "replication: {min_batch_interval_ms: 0, heartbeat_ms: 500, gossip_interval_ms: 250}");
+  ASSERT_TRUE(tuned.ok()) << tuned.status();
+  EXPECT_EQ(tuned->replication.min_batch_interval, absl::ZeroDuration());
+  EXPECT_EQ(tuned->replication.heartbeat, absl::Milliseconds(500));
+  EXPECT_EQ(tuned->replication.gossip_interval, absl::Milliseconds(250));
 }
 
 }  // namespace

@@ -153,6 +153,7 @@ int Run(int argc, char** argv) {
     const kv::node::NodeConfig& origin = config->origin();
     options.origin = kv::PeerAddress{origin.id, origin.region, origin.grpc_address};
     options.replication.heartbeat = config->replication.heartbeat;
+    options.replication.min_batch_interval = config->replication.min_batch_interval;
     options.forward_apply_wait = config->replication.forward_apply_wait;
     options.sweeper.log_retention_entries = config->replication.log_retention_entries;
     latency = config->latency;

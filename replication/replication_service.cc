@@ -121,6 +121,7 @@ class ReplicationService::SubscribeReactor final : public grpc::ServerWriteReact
               absl::MutexLock lock(&state->mu);
               if (state->reactor == nullptr) return;
               state->reactor->heartbeat_due_ = !reached;
+              if (reached && state->reactor->LingerLocked()) return;
               state->reactor->PumpLocked();
             });
           });
@@ -138,7 +139,27 @@ class ReplicationService::SubscribeReactor final : public grpc::ServerWriteReact
     }
     next_ = entries->back().seq + 1;
     service_->metrics_->AddPushed(static_cast<int64_t>(entries->size()), bytes);
+    last_batch_ = absl::Now();
     StartWrite(&batch_);
+  }
+
+  // New entries arrived on an idle stream: if the last batch left less than
+  // min_batch_interval ago, waits for the rest of it (or a full batch) before pumping,
+  // and returns true.
+  bool LingerLocked() {
+    const absl::Time due = last_batch_ + service_->options_.min_batch_interval;
+    if (absl::Now() >= due) return false;
+    service_->store_->WaitForSequence(
+        next_ + static_cast<uint64_t>(service_->options_.batch_entries) - 1, due,
+        [scheduler = service_->scheduler_, state = state_](bool) {
+          absl::MutexLock gate(&scheduler->mu);
+          if (scheduler->executor == nullptr) return;
+          scheduler->executor->Schedule([state] {
+            absl::MutexLock lock(&state->mu);
+            if (state->reactor != nullptr) state->reactor->PumpLocked();
+          });
+        });
+    return true;
   }
 
   friend class ReplicationService;
@@ -157,6 +178,7 @@ class ReplicationService::SubscribeReactor final : public grpc::ServerWriteReact
   // Touched only under state_->mu.
   bool finished_ = false;
   bool heartbeat_due_ = false;
+  absl::Time last_batch_ = absl::InfinitePast();  // when the last entries were sent
   v1::LogBatch batch_;
   std::unique_ptr<storage::BlobReader> blob_;
   uint32_t next_chunk_ = 0;

@@ -34,6 +34,11 @@ struct ReplicationServiceOptions {
   int64_t batch_bytes = 1 << 20;
   // Threads reading the log for all streams.
   int threads = 2;
+  // Least time between two batches of entries on one stream. A commit arriving sooner
+  // waits out the rest of it (or until a full batch has accumulated), so under a steady
+  // stream of writes each message carries several entries: a replica's cost is mostly
+  // per message. An idle stream sends at once. 0 sends every commit as it comes.
+  absl::Duration min_batch_interval = absl::Milliseconds(2);
 };
 
 class ReplicationService final : public kv::replication::v1::Replication::CallbackService {

@@ -27,6 +27,7 @@ void SequenceWaiters::Wait(uint64_t seq, absl::Time deadline, Done done) {
     absl::MutexLock lock(&mu_);
     if (applied_ < seq && !stopping_) {
       waiters_.emplace(next_id_++, Waiter{seq, deadline, std::move(done)});
+      if (deadline < next_wake_) kick_ = true;  // sooner than the deadline thread plans
       return;
     }
   }
@@ -55,9 +56,11 @@ void SequenceWaiters::DeadlineLoop() {
   while (!stopping_) {
     absl::Time next = absl::InfiniteFuture();
     for (const auto& [id, w] : waiters_) next = std::min(next, w.deadline);
-    // Wakes for the earliest deadline, a new waiter (checked every 100 ms), or stop.
-    mu_.AwaitWithDeadline(absl::Condition(&stopping_),
-                          std::min(next, absl::Now() + absl::Milliseconds(100)));
+    // Wakes for the earliest deadline, a waiter with an earlier one, or stop.
+    next_wake_ = next;
+    auto woken = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || kick_; };
+    mu_.AwaitWithDeadline(absl::Condition(&woken), next);
+    kick_ = false;
     std::vector<Done> expired;
     const absl::Time now = absl::Now();
     for (auto it = waiters_.begin(); it != waiters_.end();) {

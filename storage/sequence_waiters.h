@@ -45,6 +45,9 @@ class SequenceWaiters {
   uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 0;
   std::map<uint64_t, Waiter> waiters_ ABSL_GUARDED_BY(mu_);  // by id
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // When the deadline thread will next look; a waiter due sooner sets kick_ to wake it.
+  absl::Time next_wake_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  bool kick_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 
