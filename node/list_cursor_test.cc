@@ -34,7 +34,7 @@ TEST(ListCursorTest, RejectsCursorOfAnotherPrefixOrNamespace) {
 }
 
 TEST(ListCursorTest, RejectsMalformedCursors) {
-  for (const std::string bad :
+  for (const std::string& bad :
        {std::string("!!!"), std::string("AA"), std::string("not base64 at all"),
         std::string(5000, 'A'), std::string("\xff\xfe", 2)}) {
     EXPECT_THAT(DecodeListCursor(bad, kNs, ""), StatusIs(StatusCode::kInvalidArgument)) << bad;

@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
 #include "common/testing/status_matchers.h"
 #include "storage/store.h"
 #include "storage/testing/store_fixture.h"
@@ -67,8 +68,7 @@ TEST_F(ListTest, PrefixMatchesLiterallyIncludingWildcardCharacters) {
 TEST_F(ListTest, PaginatesWithVaryingLimits) {
   std::vector<std::string> expected;
   for (int i = 0; i < 57; ++i) {
-    char name[16];
-    snprintf(name, sizeof(name), "user:%03d", i);
+    const std::string name = absl::StrCat("user:", absl::Dec(i, absl::kZeroPad3));
     expected.push_back(name);
     ASSERT_THAT(Put(kNs, name, "v"), IsOk());
   }

@@ -418,7 +418,7 @@ TEST(GroupCommitterTest, FoldsJobsQueuedDuringAWriteIntoOneGroup) {
           1);
     }
     release.Notify();
-    committer.SubmitAndWait([](Txn&) { return absl::OkStatus(); }, 1);
+    EXPECT_THAT(committer.SubmitAndWait([](Txn&) { return absl::OkStatus(); }, 1), IsOk());
     EXPECT_EQ(acked.load(), 50);
   }
   absl::MutexLock lock(&mu);

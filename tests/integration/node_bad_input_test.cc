@@ -5,6 +5,7 @@
 #include <limits>
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
 #include "common/grpc_status.h"
 #include "common/limits.h"
 #include "common/testing/status_matchers.h"
@@ -175,7 +176,7 @@ TEST_F(BadInputTest, ListRules) {
                        "UTF-8 encoded length of 513 exceeds key length limit of 512."));
   EXPECT_THAT(list(std::string(512, 'p'), ""), IsOk());
   EXPECT_THAT(list("\xff", ""), StatusIs(StatusCode::kInvalidArgument));
-  for (const std::string cursor : {std::string("%%%"), std::string("AAAA"),
+  for (const std::string& cursor : {std::string("%%%"), std::string("AAAA"),
                                    std::string(10000, 'A'), std::string("\xff\x00\x01", 3)}) {
     EXPECT_THAT(list("", cursor), StatusIs(StatusCode::kInvalidArgument, HasSubstr("Invalid cursor")));
   }
@@ -283,9 +284,7 @@ TEST_F(BadInputTest, OversizedMessagesAreRefusedByGrpc) {
   // A BulkDelete at its limits (10,000 keys of 512 bytes) fits.
   request.clear_keys();
   for (int i = 0; i < kMaxBulkWriteItems; ++i) {
-    std::string key(512, 'k');
-    snprintf(key.data(), 8, "%07d", i);
-    request.add_keys(key);
+    request.add_keys(absl::StrCat(absl::Dec(i, absl::kZeroPad7), std::string(505, 'k')));
   }
   grpc::ClientContext ctx2;
   EXPECT_THAT(FromGrpcStatus(stub_->BulkDelete(&ctx2, request, &response)), IsOk());

@@ -5,9 +5,9 @@
 //            --value-size 100 --duration 10 --warmup 2
 //   kv-bench --endpoint 127.0.0.1:7400 --mode put --value-size 26214400 --concurrency 8
 //            --requests 8 --keys 8 --node-pid 1234 --json
-//   kv-bench --mode propagation --endpoint 127.0.0.1:7500 \
-//            --edges 127.0.0.1:7501,127.0.0.1:7502 --rate 1000 --duration 30 --json
-//   kv-bench --mode propagation --backend redis --endpoint 127.0.0.1:6379 \
+//   kv-bench --mode propagation --endpoint 127.0.0.1:7500
+//            --edges 127.0.0.1:7501,127.0.0.1:7502 --rate 1000 --writers 16 --duration 30
+//   kv-bench --mode propagation --backend redis --endpoint 127.0.0.1:6379
 //            --edges 127.0.0.1:6380,127.0.0.1:6381 --rate 1000 --duration 30
 //
 // Propagation mode: --writers writers put keys prop/<run>/<n> to the origin at --rate on

@@ -169,7 +169,9 @@ TEST(PropagationRunnerTest, EveryWriteIsSeenOnEveryEdgeInOrder) {
   EXPECT_EQ(keys.back(), PropagationKey("run1", issued - 1, 200));
   EXPECT_EQ(log.value_sizes().back(), 16u);
   // The last write is due 99.5 ms after the first.
-  if (issued == 200) EXPECT_GE(r->elapsed, absl::Milliseconds(99));
+  if (issued == 200) {
+    EXPECT_GE(r->elapsed, absl::Milliseconds(99));
+  }
   EXPECT_GT(AchievedRate(*r), 0);
 }
 
@@ -253,7 +255,9 @@ TEST(PropagationRunnerTest, AForeignWriteDuringTheRunIsReportedNotMisattributed)
   ASSERT_GE(issued, 10);  // both writers made their 5th call
   const int64_t outside = std::max<int64_t>(0, issued + 2 - 200);
   EXPECT_EQ(r->write_errors, outside);
-  if (outside > 0) EXPECT_THAT(r->first_write_error, HasSubstr("another client"));
+  if (outside > 0) {
+    EXPECT_THAT(r->first_write_error, HasSubstr("another client"));
+  }
   EXPECT_EQ(r->visibility.measured_writes, issued - outside);
   EXPECT_EQ(r->visibility.failed_writes, 2);  // the foreign positions
   EXPECT_EQ(r->visibility.never_seen, 0);
