@@ -36,6 +36,12 @@ ReplicationMetrics::ReplicationMetrics(prometheus::Registry& r) {
                        .Help("Value bytes sent to subscribers")
                        .Register(r)
                        .Add({});
+  batches_pushed_ = &prometheus::BuildCounter()
+                        .Name("kv_replication_batches_pushed_total")
+                        .Help("Stream messages carrying log entries sent to subscribers "
+                              "(entries pushed / this = entries per message)")
+                        .Register(r)
+                        .Add({});
   subscribers_ = &prometheus::BuildGauge()
                       .Name("kv_replication_subscribers")
                       .Help("Open replication streams served by this node")
@@ -69,6 +75,7 @@ void ReplicationMetrics::AddApplied(int64_t entries, int64_t bytes, bool from_or
 void ReplicationMetrics::AddPushed(int64_t entries, int64_t bytes) {
   if (!pushed_) return;
   pushed_->Increment(static_cast<double>(entries));
+  if (entries > 0) batches_pushed_->Increment();
   pushed_bytes_->Increment(static_cast<double>(bytes));
 }
 void ReplicationMetrics::SetSubscribers(int64_t n) {

@@ -37,6 +37,7 @@ class ReplicationMetrics {
   prometheus::Counter* applied_bytes_ = nullptr;
   prometheus::Counter* pushed_ = nullptr;
   prometheus::Counter* pushed_bytes_ = nullptr;
+  prometheus::Counter* batches_pushed_ = nullptr;
   prometheus::Gauge* subscribers_ = nullptr;
   prometheus::Gauge* origin_head_ = nullptr;
   prometheus::Gauge* connected_ = nullptr;

@@ -1,5 +1,7 @@
 #include "replication/replication_service.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
@@ -147,8 +149,11 @@ class ReplicationService::SubscribeReactor final : public grpc::ServerWriteReact
   // min_batch_interval ago, waits for the rest of it (or a full batch) before pumping,
   // and returns true.
   bool LingerLocked() {
-    const absl::Time due = last_batch_ + service_->options_.min_batch_interval;
-    if (absl::Now() >= due) return false;
+    const absl::Time now = absl::Now();
+    if (now >= last_batch_ + service_->options_.min_batch_interval) return false;
+    // Never longer than a heartbeat: the subscriber must keep hearing from us.
+    const absl::Time due = std::min(last_batch_ + service_->options_.min_batch_interval,
+                                    now + service_->options_.heartbeat);
     service_->store_->WaitForSequence(
         next_ + static_cast<uint64_t>(service_->options_.batch_entries) - 1, due,
         [scheduler = service_->scheduler_, state = state_](bool) {

@@ -35,6 +35,13 @@ class ReplicationServiceTest : public storage::testing::StoreFixture {
   void StartServer() {
     ReplicationServiceOptions options;
     options.heartbeat = absl::Milliseconds(100);
+    StartServer(options);
+  }
+
+  void StartServer(ReplicationServiceOptions options) {
+    follower_.reset();
+    if (server_) server_->Shutdown();
+    server_.reset();
     service_ = std::make_unique<ReplicationService>(store_.get(), &metrics_, options);
     grpc::ServerBuilder builder;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
@@ -114,6 +121,27 @@ TEST_F(ReplicationServiceTest, AFollowerReplicatesWritesAsTheyCommit) {
   EXPECT_EQ(ReplicaValue("k7"), std::nullopt);
   EXPECT_EQ(replica_->BucketHashSnapshot(), store_->BucketHashSnapshot());
   EXPECT_TRUE(follower_->connected());
+}
+
+TEST_F(ReplicationServiceTest, CommitsSoonAfterABatchWaitForTheIntervalOrAFullBatch) {
+  ReplicationServiceOptions options;
+  // Long enough that a loaded machine cannot let it pass unnoticed; below the follower's
+  // 5 s silence timeout, as the heartbeat must be.
+  options.heartbeat = absl::Milliseconds(4500);
+  options.min_batch_interval = absl::Seconds(4);
+  options.batch_entries = 50;
+  StartServer(options);
+  MakeNamespace("t", kNs);
+  StartFollower();
+  ASSERT_TRUE(CaughtUp());  // the stream's first batch goes at once
+  // Right after a batch: one write waits for the rest of the interval...
+  ASSERT_THAT(Put(kNs, "lone", "1"), IsOk());
+  absl::SleepFor(absl::Milliseconds(100));
+  EXPECT_EQ(ReplicaValue("lone"), std::nullopt);
+  // ...unless a full batch (50 entries) accumulates first: then all of it goes at once.
+  for (int i = 1; i < 50; ++i) ASSERT_THAT(Put(kNs, "k" + std::to_string(i), "v"), IsOk());
+  ASSERT_TRUE(CaughtUp());
+  EXPECT_THAT(ReplicaValue("lone"), Optional(std::string("1")));
 }
 
 TEST_F(ReplicationServiceTest, ChunkedValuesStreamInContinuations) {
