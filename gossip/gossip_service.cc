@@ -1,6 +1,7 @@
 #include "gossip/gossip_service.h"
 
 #include <algorithm>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -127,14 +128,19 @@ class GossipService::FetchRecordsProducer {
     int64_t bytes = 0;
     while (next_key_ < keys_.size() && out->entries_size() < records_per_message_ &&
            bytes < bytes_per_message_) {
-      KV_ASSIGN_OR_RETURN(std::vector<storage::ShippedRecord> found,
-                          store_->ReadRecords({keys_[next_key_]}));
-      if (found.empty()) {  // gone since it was listed
-        ++next_key_;
-        continue;
+      if (!held_) {
+        KV_ASSIGN_OR_RETURN(std::vector<storage::ShippedRecord> found,
+                            store_->ReadRecords({keys_[next_key_]}));
+        if (found.empty()) {  // gone since it was listed
+          ++next_key_;
+          continue;
+        }
+        held_ = std::move(found.front());
       }
-      storage::ShippedRecord& record = found.front();
-      if (record.blob && out->entries_size() > 0) break;  // it travels alone, next
+      // A chunked value travels alone: kept, as read, for the next message.
+      if (held_->blob && out->entries_size() > 0) break;
+      storage::ShippedRecord record = std::move(*held_);
+      held_.reset();
       ++next_key_;
       rv1::LogEntry* entry = out->add_entries();
       entry->set_sequence(0);  // a repair record, outside the log
@@ -158,6 +164,8 @@ class GossipService::FetchRecordsProducer {
   const int records_per_message_;
   const int64_t bytes_per_message_;
   std::vector<std::pair<std::string, std::string>> keys_;
+  // The record of keys_[next_key_], read but not yet sent.
+  std::optional<storage::ShippedRecord> held_;
   size_t next_key_ = 0;
   std::unique_ptr<storage::BlobReader> blob_;  // the value whose chunks are being sent
   uint32_t next_chunk_ = 0;
@@ -166,11 +174,6 @@ class GossipService::FetchRecordsProducer {
 GossipService::GossipService(storage::Store* store, Membership* membership,
                              GossipServiceOptions options)
     : store_(store), membership_(membership), options_(options), executor_(options.threads) {}
-
-uint64_t GossipService::OriginEpoch() const {
-  if (membership_->Self().role == kRoleOrigin) return store_->Epoch();
-  return membership_->OriginEpoch();
-}
 
 grpc::ServerUnaryReactor* GossipService::Digest(grpc::CallbackServerContext* call,
                                                 const v1::DigestRequest* request,
@@ -193,7 +196,7 @@ grpc::ServerUnaryReactor* GossipService::Digest(grpc::CallbackServerContext* cal
   response->set_applied_sequence(summary.applied_sequence);
   response->set_log_start(summary.log_start);
   response->set_hash(summary.hash);
-  response->set_origin_epoch(OriginEpoch());
+  response->set_origin_epoch(KnownOriginEpoch(*membership_, *store_));
   ViewToProto(membership_->Snapshot(), response->mutable_members());
   reactor->Finish(grpc::Status::OK);
   return reactor;

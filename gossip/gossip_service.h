@@ -67,9 +67,6 @@ class GossipService final : public kv::gossip::v1::Gossip::CallbackService {
   class ListVersionsProducer;
   class FetchRecordsProducer;
 
-  // Returns the origin's epoch as this node knows it (its own when it is the origin).
-  uint64_t OriginEpoch() const;
-
   storage::Store* const store_;
   Membership* const membership_;
   const GossipServiceOptions options_;

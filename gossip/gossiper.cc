@@ -88,7 +88,7 @@ std::optional<PeerReport> Gossiper::Exchange(const Member& peer) {
   v1::DigestRequest request;
   MemberToProto(self, request.mutable_sender());
   ViewToProto(membership_->Snapshot(), request.mutable_members());
-  request.set_origin_epoch(self.role == kRoleOrigin ? store_->Epoch() : membership_->OriginEpoch());
+  request.set_origin_epoch(KnownOriginEpoch(*membership_, *store_));
   v1::DigestResponse response;
   auto stub = v1::Gossip::NewStub(channels_->Dial(peer.peer()));
   absl::Status status;
@@ -211,9 +211,13 @@ absl::Status Gossiper::JoinThrough(const std::string& seed_address) {
 }
 
 void Gossiper::UpdatePeerGauges() {
-  metrics_.SetPeers(static_cast<int>(membership_->Peers(MemberState::kAlive).size()),
-                    static_cast<int>(membership_->Peers(MemberState::kSuspect).size()),
-                    static_cast<int>(membership_->Peers(MemberState::kDead).size()));
+  const std::string self = membership_->Self().id;
+  int alive = 0, suspect = 0, dead = 0;
+  for (const Member& m : membership_->Snapshot()) {
+    if (m.id == self) continue;
+    ++(m.state == MemberState::kAlive ? alive : m.state == MemberState::kSuspect ? suspect : dead);
+  }
+  metrics_.SetPeers(alive, suspect, dead);
 }
 
 void Gossiper::Start() {

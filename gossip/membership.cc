@@ -25,18 +25,6 @@ void SortById(std::vector<Member>& members) {
 
 }  // namespace
 
-const char* MemberStateName(MemberState state) {
-  switch (state) {
-    case MemberState::kAlive:
-      return "alive";
-    case MemberState::kSuspect:
-      return "suspect";
-    case MemberState::kDead:
-      return "dead";
-  }
-  return "unknown";
-}
-
 Membership::Membership(Member self, const std::vector<Member>& static_members, const Clock* clock,
                        MembershipOptions options)
     : self_id_(self.id), clock_(clock), options_(options) {

@@ -25,6 +25,7 @@
 #include "absl/time/time.h"
 #include "common/channel_factory.h"
 #include "common/clock.h"
+#include "storage/store.h"
 
 namespace kv::gossip {
 
@@ -32,9 +33,6 @@ inline constexpr char kRoleOrigin[] = "origin";
 inline constexpr char kRoleEdge[] = "edge";
 
 enum class MemberState { kAlive, kSuspect, kDead };
-
-// Returns "alive", "suspect" or "dead".
-const char* MemberStateName(MemberState state);
 
 // A node as this one knows it. A node should start each life with an incarnation above
 // any of its previous lives' (its start time in milliseconds does), so that peers take
@@ -123,6 +121,13 @@ class Membership {
   absl::flat_hash_map<std::string, Entry> members_ ABSL_GUARDED_BY(mu_);  // self included
   uint64_t origin_epoch_ ABSL_GUARDED_BY(mu_) = 0;
 };
+
+// Returns the origin's log epoch as this node knows it: its own store's when it is the
+// origin, else what it learnt (from the origin, or relayed by peers).
+inline uint64_t KnownOriginEpoch(const Membership& membership, const storage::Store& store) {
+  if (membership.Self().role == kRoleOrigin) return store.Epoch();
+  return membership.OriginEpoch();
+}
 
 }  // namespace kv::gossip
 

@@ -204,13 +204,12 @@ int Run(int argc, char** argv) {
     metrics_bound = host + ":" + std::to_string(ports.empty() ? 0 : ports.front());
   }
 
-  // Inter-node links: direct, or through bridges that add the modelled latency.
+  // Inter-node links: through bridges that add the modelled latency, or (null) the
+  // node's own direct TCP channels.
   std::unique_ptr<kv::ChannelFactory> channels;
   if (latency.enabled()) {
     channels = std::make_unique<kv::BridgedChannelFactory>(options.region, latency);
     KV_LOG_INFO("modelling inter-region latency from region ", options.region);
-  } else {
-    channels = kv::MakeTcpChannelFactory();
   }
   kv::node::NodeDeps deps;
   deps.registry = registry.get();

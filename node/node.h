@@ -109,10 +109,8 @@ class Node {
 
   storage::Store* store() { return store_.get(); }
   Sweeper* sweeper() { return sweeper_.get(); }
-  replication::Follower* follower() { return follower_.get(); }
   gossip::Gossiper* gossiper() { return gossiper_.get(); }
   gossip::Membership* membership() { return membership_.get(); }
-  const NodeOptions& options() const { return options_; }
 
  private:
   explicit Node(const NodeOptions& options) : options_(options) {}

@@ -153,7 +153,6 @@ absl::Status Follower::OnBatch(const v1::LogBatch& batch, bool fresh, bool* firs
       KV_RETURN_IF_ERROR(store_->ResetLog(batch.epoch(), 0));
     }
   }
-  origin_head_ = batch.sender_applied_sequence();
   metrics_->SetOriginHead(batch.sender_applied_sequence());
   return applier->Apply(batch);
 }

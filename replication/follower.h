@@ -63,8 +63,6 @@ class Follower {
 
   // Returns true while a stream from the origin is open.
   bool connected() const { return connected_.load(); }
-  // Returns the origin's applied sequence as last reported.
-  uint64_t origin_head() const { return origin_head_.load(); }
 
  private:
   class StreamReader;
@@ -86,7 +84,6 @@ class Follower {
   std::function<void(const absl::Status&)> on_needs_repair_;
 
   std::atomic<bool> connected_{false};
-  std::atomic<uint64_t> origin_head_{0};
 
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

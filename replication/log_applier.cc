@@ -6,17 +6,8 @@
 #include "replication/shipping.h"
 
 namespace kv::replication {
-namespace {
 
 namespace v1 = kv::replication::v1;
-
-const v1::Record* RecordOf(const v1::LogEntry& e) {
-  if (e.has_record()) return &e.record();
-  if (e.has_deleted()) return &e.deleted();
-  return nullptr;
-}
-
-}  // namespace
 
 LogApplier::~LogApplier() = default;  // the builder frees unfinished chunks
 
@@ -62,11 +53,11 @@ absl::Status LogApplier::Start(const v1::LogEntry& entry) {
   if (pending_size_ > store_->options().inline_value_limit) {
     pending_builder_ = store_->NewValueBuilder(/*durable=*/false);
   }
-  // The entry's own copy of the first part is dropped: Feed keeps what it needs.
+  // The pending copy of the first part is dropped: Feed keeps what it needs from the
+  // batch's (`record` points into `entry`, alive for the whole call).
   if (record != nullptr) {
-    const std::string first = record->value_chunk();
     if (pending_->has_record()) pending_->mutable_record()->clear_value_chunk();
-    return Feed(first);
+    return Feed(record->value_chunk());
   }
   return Feed("");
 }

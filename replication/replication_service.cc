@@ -111,22 +111,8 @@ class ReplicationService::SubscribeReactor final : public grpc::ServerWriteReact
         StartWrite(&batch_);
         return;
       }
-      // Wait for the next commit (or the heartbeat) without holding a thread. The waiter
-      // may fire at once, on this thread, under this lock: it only queues the next pump.
-      store->WaitForSequence(
-          next_, absl::Now() + service_->options_.heartbeat,
-          [scheduler = service_->scheduler_, state = state_](bool reached) {
-            // The store may fire this after the service is gone (at its own shutdown).
-            absl::MutexLock gate(&scheduler->mu);
-            if (scheduler->executor == nullptr) return;
-            scheduler->executor->Schedule([state, reached] {
-              absl::MutexLock lock(&state->mu);
-              if (state->reactor == nullptr) return;
-              state->reactor->heartbeat_due_ = !reached;
-              if (reached && state->reactor->LingerLocked()) return;
-              state->reactor->PumpLocked();
-            });
-          });
+      // Wait for the next commit (or the heartbeat) without holding a thread.
+      WaitLocked(next_, absl::Now() + service_->options_.heartbeat, /*lingering=*/false);
       return;
     }
     int64_t bytes = 0;
@@ -145,6 +131,33 @@ class ReplicationService::SubscribeReactor final : public grpc::ServerWriteReact
     StartWrite(&batch_);
   }
 
+  // Waits until the store reaches `seq` or `deadline`, then runs WokenLocked on the
+  // executor. The waiter may fire at once, on this thread, under this lock: it only
+  // queues the call.
+  void WaitLocked(uint64_t seq, absl::Time deadline, bool lingering) {
+    service_->store_->WaitForSequence(
+        seq, deadline,
+        [scheduler = service_->scheduler_, state = state_, lingering](bool reached) {
+          // The store may fire this after the service is gone (at its own shutdown).
+          absl::MutexLock gate(&scheduler->mu);
+          if (scheduler->executor == nullptr) return;
+          scheduler->executor->Schedule([state, reached, lingering] {
+            absl::MutexLock lock(&state->mu);
+            if (state->reactor != nullptr) state->reactor->WokenLocked(reached, lingering);
+          });
+        });
+  }
+
+  // After an idle wait: a commit (reached) or the heartbeat. After a linger: whatever
+  // accumulated.
+  void WokenLocked(bool reached, bool lingering) {
+    if (!lingering) {
+      heartbeat_due_ = !reached;
+      if (reached && LingerLocked()) return;
+    }
+    PumpLocked();
+  }
+
   // New entries arrived on an idle stream: if the last batch left less than
   // min_batch_interval ago, waits for the rest of it (or a full batch) before pumping,
   // and returns true.
@@ -154,16 +167,8 @@ class ReplicationService::SubscribeReactor final : public grpc::ServerWriteReact
     // Never longer than a heartbeat: the subscriber must keep hearing from us.
     const absl::Time due = std::min(last_batch_ + service_->options_.min_batch_interval,
                                     now + service_->options_.heartbeat);
-    service_->store_->WaitForSequence(
-        next_ + static_cast<uint64_t>(service_->options_.batch_entries) - 1, due,
-        [scheduler = service_->scheduler_, state = state_](bool) {
-          absl::MutexLock gate(&scheduler->mu);
-          if (scheduler->executor == nullptr) return;
-          scheduler->executor->Schedule([state] {
-            absl::MutexLock lock(&state->mu);
-            if (state->reactor != nullptr) state->reactor->PumpLocked();
-          });
-        });
+    WaitLocked(next_ + static_cast<uint64_t>(service_->options_.batch_entries) - 1, due,
+               /*lingering=*/true);
     return true;
   }
 

@@ -52,9 +52,6 @@ class ReplicationService final : public kv::replication::v1::Replication::Callba
       grpc::CallbackServerContext* call,
       const kv::replication::v1::SubscribeRequest* request) override;
 
-  // Returns the number of open streams.
-  int subscribers() const { return subscribers_.load(); }
-
   // Ends every open stream with UNAVAILABLE (subscribers reconnect elsewhere or later)
   // and refuses new ones. Streams follow forever, so a node shutting down calls this
   // before it waits for in-flight calls.

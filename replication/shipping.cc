@@ -67,7 +67,7 @@ storage::Mutation EntryToMutation(const v1::LogEntry& e, storage::Sequencing seq
   m.hlc = e.hlc();
   m.log_hlc = e.hlc();
   m.origin = e.origin();
-  const v1::Record* r = e.has_record() ? &e.record() : e.has_deleted() ? &e.deleted() : nullptr;
+  const v1::Record* r = RecordOf(e);
   if (r != nullptr) {
     // The record may be newer than the entry: its own version is what gets applied.
     m.hlc = r->hlc();

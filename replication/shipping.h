@@ -18,6 +18,13 @@ absl::Status EntryToProto(const storage::ShippedEntry& entry, kv::replication::v
 absl::Status RecordToProto(const storage::ShippedRecord& record,
                            kv::replication::v1::Record* out);
 
+// Returns the record an entry carries (its live version or its tombstone), or null.
+inline const kv::replication::v1::Record* RecordOf(const kv::replication::v1::LogEntry& e) {
+  if (e.has_record()) return &e.record();
+  if (e.has_deleted()) return &e.deleted();
+  return nullptr;
+}
+
 // Returns the mutation applying `entry` with the given sequencing, its value taken from
 // `value` (the reassembled inline value or a blob already stored here).
 storage::Mutation EntryToMutation(const kv::replication::v1::LogEntry& entry,

@@ -65,9 +65,5 @@ uint64_t BucketHashes::Total() const {
   return h;
 }
 
-void BucketHashes::Clear() {
-  absl::MutexLock lock(&mu_);
-  hashes_.fill(0);
-}
 
 }  // namespace kv::storage

@@ -36,7 +36,6 @@ class BucketHashes {
   std::vector<uint64_t> Snapshot() const;
   // Returns one hash over all buckets (equal summaries have equal totals).
   uint64_t Total() const;
-  void Clear();
 
  private:
   mutable absl::Mutex mu_;

@@ -268,12 +268,6 @@ absl::Status Store::Recover() {
     applied_sequence_ = seq;
     if (metrics_) metrics_->applied_sequence.Set(static_cast<double>(seq));
     waiters_->Advance(seq);
-    std::vector<std::function<void(uint64_t)>> listeners;
-    {
-      absl::MutexLock lock(&listeners_mu_);
-      listeners = listeners_;
-    }
-    for (auto& listener : listeners) listener(seq);
   };
   if (metrics_) {
     hooks.observe = [m = metrics_.get()](size_t jobs, size_t bytes, double seconds,
@@ -403,14 +397,12 @@ void Store::CommitImpl(std::vector<Mutation> mutations, CommitDone done, bool wa
   bool exclusive = false;
   bool sync = false;
   size_t bytes = 0;
+  // Blobs a failed job leaves behind are freed here; an applied job owns them.
+  std::vector<BlobRef> blobs;
   for (const Mutation& m : mutations) {
     exclusive = exclusive || m.IsNamespaceOp();
     sync = sync || m.sequencing == Sequencing::kAssign;
     bytes += ApproximateBytes(m);
-  }
-  // Blobs a failed job leaves behind are freed here; an applied job owns them.
-  std::vector<BlobRef> blobs;
-  for (const Mutation& m : mutations) {
     if (const auto* put = std::get_if<PutValue>(&m.op); put && put->blob) blobs.push_back(*put->blob);
   }
   auto result = std::make_shared<CommitResult>();

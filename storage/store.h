@@ -233,11 +233,6 @@ class Store {
   void WaitForSequence(uint64_t seq, absl::Time deadline, SequenceWaiters::Done done) {
     waiters_->Wait(seq, deadline, std::move(done));
   }
-  // Adds a listener called (on the committer thread, after each durable group) with the
-  // new applied sequence. Listeners must be quick; they can't be removed: add them only
-  // from objects that outlive the store.
-  void AddSequenceListener(std::function<void(uint64_t)> listener);
-
   ReplicaSummary Summary() const;
   std::vector<uint64_t> BucketHashSnapshot() const { return hashes_.Snapshot(); }
   uint64_t Epoch() const { return epoch_.load(); }
@@ -281,8 +276,6 @@ class Store {
   std::atomic<uint64_t> epoch_{0};
   std::atomic<uint64_t> log_start_{1};
   std::atomic<uint64_t> next_blob_id_{1};
-  absl::Mutex listeners_mu_;
-  std::vector<std::function<void(uint64_t)>> listeners_ ABSL_GUARDED_BY(listeners_mu_);
   // Declared last: destroyed (drained) first, while everything it uses still exists.
   std::unique_ptr<GroupCommitter> committer_;
 };

@@ -259,11 +259,6 @@ absl::StatusOr<HlcTimestamp> Store::LogEntryTimestamp(uint64_t seq) const {
   return entry.hlc;
 }
 
-void Store::AddSequenceListener(std::function<void(uint64_t)> listener) {
-  absl::MutexLock lock(&listeners_mu_);
-  listeners_.push_back(std::move(listener));
-}
-
 ReplicaSummary Store::Summary() const {
   ReplicaSummary s;
   s.epoch = epoch_.load();

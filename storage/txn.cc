@@ -5,8 +5,7 @@
 namespace kv::storage {
 
 absl::StatusOr<std::optional<std::string>> Txn::Get(absl::string_view key) const {
-  if (auto it = staged_.find(key); it != staged_.end()) return it->second;
-  if (auto it = group_->find(key); it != group_->end()) return it->second;
+  if (auto staged = Staged(key)) return *staged;
   std::string value;
   leveldb::Status s = db_->Get(leveldb::ReadOptions(), leveldb::Slice(key.data(), key.size()),
                                &value);

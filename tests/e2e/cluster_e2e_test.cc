@@ -15,6 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "client/client.h"
+#include "common/testing/free_port.h"
 #include "common/testing/status_matchers.h"
 #include "tests/e2e/process.h"
 
@@ -22,6 +23,7 @@ namespace kv::e2e {
 namespace {
 
 using ::kv::testing::IsOk;
+using ::kv::testing::PickFreePort;
 
 constexpr const char* kNodes[] = {"origin", "edge-1", "edge-2", "edge-3"};
 
@@ -33,9 +35,8 @@ class ClusterE2eTest : public ::testing::Test {
     std::ofstream out(config_);
     out << "cluster: e2e\nreplication:\n  heartbeat_ms: 200\nnodes:\n";
     for (const char* id : kNodes) {
-      ports_[id] = PickFreePort();
       out << "  - id: " << id << "\n    role: " << (std::string(id) == "origin" ? "origin" : "edge")
-          << "\n    region: r1\n    grpc: 127.0.0.1:" << ports_[id]
+          << "\n    region: r1\n    grpc: 127.0.0.1:" << PickFreePort()
           << "\n    metrics: 127.0.0.1:" << PickFreePort() << "\n";
     }
   }
@@ -80,7 +81,6 @@ class ClusterE2eTest : public ::testing::Test {
   }
 
   std::string dir_, config_;
-  std::map<std::string, int> ports_;
   std::map<std::string, std::unique_ptr<NodeProcess>> nodes_;
   std::map<std::string, std::unique_ptr<Client>> clients_;
 };

@@ -184,22 +184,6 @@ absl::StatusOr<std::unique_ptr<NodeProcess>> NodeProcess::StartFromConfig(
                 data_root + "/" + node_id + ".ready.json", data_root + "/" + node_id + ".log");
 }
 
-int PickFreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = 0;
-  inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
-  socklen_t len = sizeof(addr);
-  int port = 0;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  close(fd);
-  return port;
-}
-
 absl::StatusOr<std::string> HttpGet(const std::string& address, const std::string& path) {
   const size_t colon = address.rfind(':');
   sockaddr_in addr{};

@@ -82,10 +82,6 @@ class NodeProcess {
   std::string grpc_, metrics_, log_path_;
 };
 
-// Returns a TCP port on 127.0.0.1 that was free a moment ago (for configs that name
-// fixed ports).
-int PickFreePort();
-
 // Fetches http://address/path with a plain HTTP/1.0 GET; returns the body.
 absl::StatusOr<std::string> HttpGet(const std::string& address, const std::string& path);
 

@@ -6,11 +6,7 @@
 // peer), serves on 127.0.0.1:<ephemeral>, and is reached by the real SDK. Nodes can be
 // stopped and restarted on the same disk and port.
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 #include <prometheus/registry.h>
 
 #include <map>
@@ -21,6 +17,7 @@
 #include "client/client.h"
 #include "common/channel_factory.h"
 #include "common/clock.h"
+#include "common/testing/free_port.h"
 #include "leveldb/env.h"
 #include "leveldb/helpers/memenv.h"
 #include "node/node.h"
@@ -85,7 +82,7 @@ class ClusterFixture : public ::testing::Test {
     m.region = region;
     m.role = node::Role::kEdge;
     m.env.reset(leveldb::NewMemEnv(leveldb::Env::Default()));
-    m.port = PickPort();  // a joining node announces its address, so it must be fixed
+    m.port = PickFreePort();  // a joining node announces its address, so it must be fixed
     node::NodeOptions options = BaseOptions(m);
     options.join_seed = Address(seed).address;
     Create(m, options);
@@ -125,22 +122,6 @@ class ClusterFixture : public ::testing::Test {
     client.timeout = absl::Seconds(30);
     client.retry.max_attempts = 1;
     m.client = std::make_unique<Client>(Client::Connect(client));
-  }
-
-  // Returns a loopback port that was free a moment ago.
-  static int PickPort() {
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(addr);
-    int port = 0;
-    if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-        getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-      port = ntohs(addr.sin_port);
-    }
-    close(fd);
-    return port;
   }
 
   void Stop(const std::string& id) {

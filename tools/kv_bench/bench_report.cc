@@ -79,8 +79,7 @@ std::string FormatJson(const BenchResult& r) {
   j["elapsed_s"] = absl::ToDoubleSeconds(r.elapsed);
   j["ops"] = r.ops;
   j["errors"] = r.errors;
-  j["errors_by_code"] = nlohmann::ordered_json::object();
-  for (const auto& [code, n] : r.errors_by_code) j["errors_by_code"][code] = n;
+  j["errors_by_code"] = CodesJson(r.errors_by_code);
   j["first_error"] = r.first_error;
   j["misses"] = r.misses;
   j["value_bytes"] = r.value_bytes;

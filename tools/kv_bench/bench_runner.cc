@@ -22,17 +22,6 @@ enum OpKind { kGetOp = 0, kPutOp = 1, kListOp = 2, kOpKinds = 3 };
 constexpr const char* kOpNames[kOpKinds] = {"get", "put", "list"};
 
 // Returns `size` random bytes: incompressible, so LevelDB's compression flatters nothing.
-std::string RandomValue(absl::BitGen& gen, int64_t size) {
-  std::string out(static_cast<size_t>(size), '\0');
-  size_t i = 0;
-  for (; i + 8 <= out.size(); i += 8) {
-    const uint64_t word = absl::Uniform<uint64_t>(gen);
-    std::memcpy(&out[i], &word, 8);
-  }
-  for (; i < out.size(); ++i) out[i] = static_cast<char>(absl::Uniform<uint8_t>(gen));
-  return out;
-}
-
 // Adds what `step` was doing to a failed call's status.
 absl::Status Annotate(const absl::Status& s, absl::string_view step) {
   return absl::Status(s.code(), absl::StrCat(step, ": ", s.message()));

@@ -1,6 +1,7 @@
 #include "tools/kv_bench/key_space.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "absl/strings/str_cat.h"
 #include "common/limits.h"
@@ -24,6 +25,17 @@ std::vector<KeyRange> PlanPreloadBatches(int64_t key_count, int64_t key_bytes, i
   for (int64_t begin = 0; begin < key_count; begin += per_batch) {
     out.push_back({begin, std::min(key_count, begin + per_batch)});
   }
+  return out;
+}
+
+std::string RandomValue(absl::BitGen& gen, int64_t size) {
+  std::string out(static_cast<size_t>(size), '\0');
+  size_t i = 0;
+  for (; i + 8 <= out.size(); i += 8) {
+    const uint64_t word = absl::Uniform<uint64_t>(gen);
+    std::memcpy(&out[i], &word, 8);
+  }
+  for (; i < out.size(); ++i) out[i] = static_cast<char>(absl::Uniform<uint8_t>(gen));
   return out;
 }
 

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/random/random.h"
 #include "absl/strings/string_view.h"
 
 namespace kv::bench {
@@ -20,6 +21,9 @@ std::string KeyName(absl::string_view prefix, int64_t index, int64_t key_count);
 // Bytes a preload batch may carry (keys + values): well inside the 100 MiB BulkPut limit,
 // and it bounds what the client holds in memory at once.
 inline constexpr int64_t kPreloadBatchBytes = 32 * 1024 * 1024;
+
+// Returns `size` random bytes: incompressible, so no store's compression flatters it.
+std::string RandomValue(absl::BitGen& gen, int64_t size);
 
 // A half-open range [begin, end) of key indexes written by one BulkPut.
 struct KeyRange {

@@ -105,11 +105,11 @@ std::string NewRunId() {
 
 // Builds the stores, runs the propagation measurement and prints its report; returns
 // the exit status (see the header comment).
-int RunPropagation(const kv::bench::BenchOptions& options, double timeout_s, bool json) {
+int RunPropagation(const kv::bench::BenchOptions& options, bool json) {
   std::vector<std::unique_ptr<kv::bench::PropagationStore>> writers;
   std::vector<std::unique_ptr<kv::bench::PropagationStore>> edges;
   std::string namespace_id = options.namespace_id;
-  const absl::Duration timeout = absl::Seconds(timeout_s);
+  const absl::Duration timeout = options.setup_timeout;
   if (options.backend == kv::bench::Backend::kRedis) {
     auto connect = [&](const std::string& endpoint)
         -> absl::StatusOr<std::unique_ptr<kv::bench::PropagationStore>> {
@@ -149,13 +149,11 @@ int RunPropagation(const kv::bench::BenchOptions& options, double timeout_s, boo
       namespace_id = *id;
     }
     for (int w = 0; w < options.writers; ++w) {
-      writers.push_back(std::make_unique<kv::bench::KvPropagationStore>(
-          kv::Client::Connect(call_options), options.endpoint, timeout, namespace_id));
+      writers.push_back(std::make_unique<kv::bench::KvPropagationStore>(call_options, namespace_id));
     }
     for (const std::string& endpoint : options.edges) {
       call_options.endpoint = endpoint;
-      edges.push_back(std::make_unique<kv::bench::KvPropagationStore>(
-          kv::Client::Connect(call_options), endpoint, timeout, namespace_id));
+      edges.push_back(std::make_unique<kv::bench::KvPropagationStore>(call_options, namespace_id));
     }
   }
 
@@ -316,7 +314,7 @@ int Run(int argc, char** argv) {
     return 2;
   }
   if (options.mode == kv::bench::Mode::kPropagation)
-    return RunPropagation(options, timeout_s, json);
+    return RunPropagation(options, json);
 
   // Setup calls may retry; measured calls may not, so each failure is one call's cost.
   kv::ClientOptions setup_options{.endpoint = options.endpoint,

@@ -5,15 +5,29 @@
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
+#include "client/connection.h"
+#include "common/grpc_status.h"
 
 namespace kv::bench {
 
-KvPropagationStore::KvPropagationStore(kv::Client client, const std::string& endpoint,
-                                       absl::Duration timeout, std::string namespace_id)
-    : client_(std::move(client)),
-      stub_(kv::v1::KV::NewStub(
-          grpc::CreateChannel(endpoint, grpc::InsecureChannelCredentials()))),
-      timeout_(timeout),
+namespace {
+
+std::shared_ptr<grpc::Channel> Dial(const std::string& endpoint) {
+  return grpc::CreateChannel(endpoint, grpc::InsecureChannelCredentials());
+}
+
+}  // namespace
+
+KvPropagationStore::KvPropagationStore(const kv::ClientOptions& options,
+                                       std::string namespace_id)
+    : KvPropagationStore(options, Dial(options.endpoint), std::move(namespace_id)) {}
+
+KvPropagationStore::KvPropagationStore(const kv::ClientOptions& options,
+                                       std::shared_ptr<grpc::Channel> channel,
+                                       std::string namespace_id)
+    : client_(kv::MakeGrpcConnectionForChannel(options, channel)),
+      stub_(kv::v1::KV::NewStub(channel)),
+      timeout_(options.timeout),
       namespace_id_(std::move(namespace_id)) {}
 
 absl::StatusOr<uint64_t> KvPropagationStore::Write(const std::string& key,
@@ -30,10 +44,8 @@ absl::StatusOr<uint64_t> KvPropagationStore::Write(const std::string& key,
   request.set_value_chunk(value);
   writer->Write(request);  // a failure shows in Finish()
   writer->WritesDone();
-  const grpc::Status status = writer->Finish();
-  if (!status.ok()) {
-    return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                        status.error_message());
+  if (const grpc::Status status = writer->Finish(); !status.ok()) {
+    return kv::FromGrpcStatus(status);
   }
   if (response.header().applied_sequence() == 0) {
     return absl::InternalError(absl::StrCat("the node answered put ", key, " without a sequence"));

@@ -14,6 +14,7 @@
 
 #include "absl/time/time.h"
 #include "client/client.h"
+#include "client/options.h"
 #include "kv/v1/kv.grpc.pb.h"
 #include "tools/kv_bench/propagation_store.h"
 
@@ -21,10 +22,8 @@ namespace kv::bench {
 
 class KvPropagationStore final : public PropagationStore {
  public:
-  // Reads go through `client`; writes go to `endpoint` (the node `client` talks to) with
-  // `timeout` per call.
-  KvPropagationStore(kv::Client client, const std::string& endpoint, absl::Duration timeout,
-                     std::string namespace_id);
+  // Talks to options.endpoint over one channel, options.timeout per call.
+  KvPropagationStore(const kv::ClientOptions& options, std::string namespace_id);
 
   // Puts `value` at `key` in one message; once durable at the origin, returns the
   // write's replication sequence (from the response header).
@@ -34,6 +33,9 @@ class KvPropagationStore final : public PropagationStore {
   absl::StatusOr<bool> IsVisible(const std::string& key) override;
 
  private:
+  KvPropagationStore(const kv::ClientOptions& options, std::shared_ptr<grpc::Channel> channel,
+                     std::string namespace_id);
+
   const kv::Client client_;
   const std::unique_ptr<kv::v1::KV::Stub> stub_;
   const absl::Duration timeout_;

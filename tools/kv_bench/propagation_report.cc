@@ -10,12 +10,6 @@
 namespace kv::bench {
 namespace {
 
-nlohmann::ordered_json CodesJson(const std::map<std::string, int64_t>& by_code) {
-  nlohmann::ordered_json j = nlohmann::ordered_json::object();
-  for (const auto& [code, n] : by_code) j[code] = n;
-  return j;
-}
-
 // One row of the visibility table: name, p50 p90 p99 max (ms), then `extra`.
 std::string Row(const std::string& name, const LatencySummary& s, const std::string& extra) {
   if (s.count == 0)

@@ -20,13 +20,6 @@ constexpr absl::Duration kIdleWait = absl::Milliseconds(50);
 // Pause between reads of the marker in Prepare().
 constexpr absl::Duration kMarkerPollInterval = absl::Milliseconds(2);
 
-// Returns `size` random bytes: incompressible, so no store's compression flatters it.
-std::string RandomBytes(absl::BitGen& gen, int64_t size) {
-  std::string out(static_cast<size_t>(size), '\0');
-  for (char& c : out) c = static_cast<char>(absl::Uniform<uint8_t>(gen));
-  return out;
-}
-
 int64_t Micros(std::chrono::steady_clock::duration d) {
   return std::chrono::duration_cast<std::chrono::microseconds>(d).count();
 }
@@ -121,7 +114,7 @@ void PropagationRunner::Write(int writer, WriterStats* stats) {
   PropagationStore& store = *writers_[static_cast<size_t>(writer)];
   absl::BitGen gen;
   // Each write stamps its index into the first bytes, so no two values are equal.
-  std::string value = RandomBytes(gen, options_.value_size);
+  std::string value = RandomValue(gen, options_.value_size);
   const Clock::time_point schedule_end = DueTime(writes_);
   for (;;) {
     // Writers take the next due write in turn: at most options.writers are in flight.

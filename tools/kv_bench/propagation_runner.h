@@ -128,8 +128,6 @@ class PropagationRunner {
   // options.node_pid cannot be read.
   absl::StatusOr<PropagationResult> Run();
 
-  const std::string& run_id() const { return run_id_; }
-
  private:
   using Clock = std::chrono::steady_clock;
   struct WriterStats;

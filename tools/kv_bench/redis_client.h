@@ -68,8 +68,6 @@ class RedisClient {
   // type kError, not as a status. Reconnects first if the connection was closed.
   absl::StatusOr<RespReply> Command(const std::vector<absl::string_view>& args);
 
-  const std::string& endpoint() const { return endpoint_; }
-
  private:
   RedisClient(std::string endpoint, std::string host, int port, absl::Duration timeout);
 

@@ -24,6 +24,12 @@ nlohmann::ordered_json LatencyJson(const LatencySummary& s) {
           {"max", Ms(s.max_us)}, {"mean", s.mean_us / 1000.0}};
 }
 
+nlohmann::ordered_json CodesJson(const std::map<std::string, int64_t>& by_code) {
+  nlohmann::ordered_json j = nlohmann::ordered_json::object();
+  for (const auto& [code, n] : by_code) j[code] = n;
+  return j;
+}
+
 std::string LatencyLine(const LatencySummary& s) {
   return absl::StrFormat("p50 %.3f  p90 %.3f  p99 %.3f  p99.9 %.3f  max %.3f  (mean %.3f)",
                          Ms(s.p50_us), Ms(s.p90_us), Ms(s.p99_us), Ms(s.p999_us), Ms(s.max_us),

@@ -5,6 +5,7 @@
 // load and propagation reports print latencies and memory the same way. Pure functions.
 
 #include <cstdint>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -23,6 +24,9 @@ inline double Mib(int64_t kib) { return static_cast<double>(kib) / 1024.0; }
 nlohmann::ordered_json LatencyJson(const LatencySummary& s);
 // Returns "p50 1.000  p90 2.000  p99 ...  max ...  (mean ...)" in milliseconds.
 std::string LatencyLine(const LatencySummary& s);
+
+// Returns {"CODE": count, ...} for errors counted by status code name.
+nlohmann::ordered_json CodesJson(const std::map<std::string, int64_t>& by_code);
 
 // Returns the node_memory JSON object (see FormatJson in bench_report.h).
 nlohmann::ordered_json NodeMemoryJson(const RssReport& m);

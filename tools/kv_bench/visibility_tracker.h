@@ -77,9 +77,6 @@ class VisibilityTracker {
   VisibilityTracker(const VisibilityTracker&) = delete;
   VisibilityTracker& operator=(const VisibilityTracker&) = delete;
 
-  int edges() const { return edges_; }
-  int64_t capacity() const { return capacity_; }
-
   // --- The writers ---
   // Records that the write of key `key_index` committed at `position` was acknowledged at
   // `at`. Returns false (and records nothing) if `position` is outside the capacity, was
