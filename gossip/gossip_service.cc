@@ -43,13 +43,8 @@ class GossipService::ListVersionsProducer {
     }
     if (next_version_ == versions_.size() && sent_any_) return false;
     sent_any_ = true;
-    for (auto& [id, record] : namespaces_) {
-      rv1::NamespaceRecord* ns = out->add_namespaces();
-      ns->set_namespace_id(id);
-      ns->set_title(record.title);
-      ns->set_hlc(record.hlc);
-      ns->set_origin(record.origin);
-      ns->set_tombstone(record.tombstone);
+    for (const auto& [id, record] : namespaces_) {
+      replication::NamespaceToProto(id, record, out->add_namespaces());
     }
     namespaces_.clear();
     out->set_applied_sequence(applied_);

@@ -10,6 +10,7 @@
 #include "kv/gossip/v1/gossip.grpc.pb.h"
 #include "kv/replication/v1/replication.grpc.pb.h"
 #include "replication/log_applier.h"
+#include "replication/shipping.h"
 #include "storage/record.h"
 
 namespace kv::gossip {
@@ -213,9 +214,7 @@ absl::Status Repairer::RepairGroup(const PeerAddress& peer, uint64_t peer_epoch,
         continue;
       }
       storage::Mutation m;
-      m.op = storage::PutNamespaceRecord{
-          ns.namespace_id(),
-          storage::NamespaceRecord{ns.hlc(), ns.origin(), ns.tombstone(), ns.title()}};
+      m.op = replication::NamespaceFromProto(ns);
       m.hlc = ns.hlc();
       m.origin = ns.origin();
       m.sequencing = storage::Sequencing::kRepair;

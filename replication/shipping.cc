@@ -28,15 +28,9 @@ absl::Status EntryToProto(const storage::ShippedEntry& e, v1::LogEntry* out) {
   out->set_hlc(e.entry.hlc);
   out->set_origin(e.entry.origin);
   switch (e.entry.kind) {
-    case storage::LogKind::kNamespace: {
-      v1::NamespaceRecord* ns = out->mutable_namespace_();
-      ns->set_namespace_id(e.entry.ns_id);
-      ns->set_title(e.entry.ns_record->title);
-      ns->set_hlc(e.entry.ns_record->hlc);
-      ns->set_origin(e.entry.ns_record->origin);
-      ns->set_tombstone(e.entry.ns_record->tombstone);
+    case storage::LogKind::kNamespace:
+      NamespaceToProto(e.entry.ns_id, *e.entry.ns_record, out->mutable_namespace_());
       return absl::OkStatus();
-    }
     case storage::LogKind::kPut:
     case storage::LogKind::kDelete:
       if (e.record) return RecordToProto(*e.record, out->mutable_record());
@@ -57,6 +51,20 @@ absl::Status EntryToProto(const storage::ShippedEntry& e, v1::LogEntry* out) {
       return absl::OkStatus();
   }
   return absl::InternalError("unknown log entry kind");
+}
+
+void NamespaceToProto(const std::string& id, const storage::NamespaceRecord& record,
+                      v1::NamespaceRecord* out) {
+  out->set_namespace_id(id);
+  out->set_title(record.title);
+  out->set_hlc(record.hlc);
+  out->set_origin(record.origin);
+  out->set_tombstone(record.tombstone);
+}
+
+storage::PutNamespaceRecord NamespaceFromProto(const v1::NamespaceRecord& ns) {
+  return storage::PutNamespaceRecord{
+      ns.namespace_id(), storage::NamespaceRecord{ns.hlc(), ns.origin(), ns.tombstone(), ns.title()}};
 }
 
 storage::Mutation EntryToMutation(const v1::LogEntry& e, storage::Sequencing sequencing,
@@ -85,12 +93,7 @@ storage::Mutation EntryToMutation(const v1::LogEntry& e, storage::Sequencing seq
       m.op = std::move(put);
     }
   } else if (e.has_namespace_()) {
-    storage::NamespaceRecord record;
-    record.title = e.namespace_().title();
-    record.hlc = e.namespace_().hlc();
-    record.origin = e.namespace_().origin();
-    record.tombstone = e.namespace_().tombstone();
-    m.op = storage::PutNamespaceRecord{e.namespace_().namespace_id(), std::move(record)};
+    m.op = NamespaceFromProto(e.namespace_());
   } else {
     m.op = storage::Noop{};
   }

@@ -18,6 +18,11 @@ absl::Status EntryToProto(const storage::ShippedEntry& entry, kv::replication::v
 absl::Status RecordToProto(const storage::ShippedRecord& record,
                            kv::replication::v1::Record* out);
 
+// Fills `out` with namespace `id`'s record, and back.
+void NamespaceToProto(const std::string& id, const storage::NamespaceRecord& record,
+                      kv::replication::v1::NamespaceRecord* out);
+storage::PutNamespaceRecord NamespaceFromProto(const kv::replication::v1::NamespaceRecord& ns);
+
 // Returns the record an entry carries (its live version or its tombstone), or null.
 inline const kv::replication::v1::Record* RecordOf(const kv::replication::v1::LogEntry& e) {
   if (e.has_record()) return &e.record();
