@@ -27,6 +27,11 @@ class TcpChannelFactory final : public ChannelFactory {
  public:
   explicit TcpChannelFactory(ChannelOptions options) : options_(std::move(options)) {}
 
+  absl::StatusOr<std::string> RouteStream(const PeerAddress&,
+                                          const std::string& address) override {
+    return address;
+  }
+
   std::shared_ptr<grpc::Channel> Dial(const PeerAddress& peer) override {
     absl::MutexLock lock(&mu_);
     Entry& entry = channels_[peer.id];
@@ -90,59 +95,97 @@ BridgedChannelFactory::BridgedChannelFactory(std::string self_region, LatencyMod
 
 BridgedChannelFactory::~BridgedChannelFactory() = default;
 
-std::shared_ptr<grpc::Channel> BridgedChannelFactory::Dial(const PeerAddress& peer) {
-  absl::MutexLock lock(&mu_);
-  auto it = links_.find(peer.id);
-  if (it != links_.end() && it->second.peer.address == peer.address &&
-      it->second.peer.region == peer.region) {
-    return it->second.channel;
-  }
+absl::StatusOr<std::unique_ptr<LinkBridge>> BridgedChannelFactory::StartBridgeLocked(
+    const PeerAddress& peer, const std::string& target) {
   const LinkControl& control = controls_[peer.id];
   LinkBridgeOptions bridge_options;
   bridge_options.one_way_latency =
       control.latency.value_or(model_.OneWay(self_region_, peer.region));
-  absl::StatusOr<std::unique_ptr<LinkBridge>> bridge =
-      LinkBridge::Start(peer.address, bridge_options);
+  absl::StatusOr<std::unique_ptr<LinkBridge>> bridge = LinkBridge::Start(target, bridge_options);
+  if (!bridge.ok()) return bridge.status();
+  if (control.cut) (*bridge)->Cut();
+  if (control.blackholed) (*bridge)->Blackhole(true);
+  return bridge;
+}
+
+BridgedChannelFactory::Link* BridgedChannelFactory::LinkLocked(
+    const PeerAddress& peer, std::shared_ptr<grpc::Channel>* channel) {
+  auto it = links_.find(peer.id);
+  if (it != links_.end() && it->second.peer.address == peer.address &&
+      it->second.peer.region == peer.region) {
+    *channel = it->second.channel;
+    return &it->second;
+  }
+  absl::StatusOr<std::unique_ptr<LinkBridge>> bridge = StartBridgeLocked(peer, peer.address);
   if (!bridge.ok()) {
     KV_LOG_ERROR("cannot bridge the link to peer ", peer.id, ": ", bridge.status().ToString());
     // A unix socket under a non-directory: every connection attempt fails at once.
-    return CreatePeerChannel(absl::StrCat("unix:/dev/null/kv-unbridged-", peer.id), options_);
+    *channel = CreatePeerChannel(absl::StrCat("unix:/dev/null/kv-unbridged-", peer.id), options_);
+    return nullptr;
   }
-  if (control.cut) (*bridge)->Cut();
-  if (control.blackholed) (*bridge)->Blackhole(true);
   Link link;
   link.peer = peer;
   link.channel = CreatePeerChannel((*bridge)->address(), options_);
   link.bridge = std::move(*bridge);
-  // Replacing a link destroys its old bridge, which resets the old channel's connections.
-  std::shared_ptr<grpc::Channel> channel = link.channel;
-  links_[peer.id] = std::move(link);
+  // Replacing a link destroys its old bridges, which resets the old connections.
+  *channel = link.channel;
+  Link& stored = links_[peer.id] = std::move(link);
+  return &stored;
+}
+
+std::shared_ptr<grpc::Channel> BridgedChannelFactory::Dial(const PeerAddress& peer) {
+  absl::MutexLock lock(&mu_);
+  std::shared_ptr<grpc::Channel> channel;
+  LinkLocked(peer, &channel);
   return channel;
+}
+
+absl::StatusOr<std::string> BridgedChannelFactory::RouteStream(const PeerAddress& peer,
+                                                               const std::string& address) {
+  absl::MutexLock lock(&mu_);
+  std::shared_ptr<grpc::Channel> channel;
+  Link* link = LinkLocked(peer, &channel);
+  if (link == nullptr) {
+    return absl::UnavailableError(absl::StrCat("cannot bridge the link to peer ", peer.id));
+  }
+  auto it = link->streams.find(address);
+  if (it == link->streams.end()) {
+    absl::StatusOr<std::unique_ptr<LinkBridge>> bridge = StartBridgeLocked(peer, address);
+    if (!bridge.ok()) return bridge.status();
+    it = link->streams.emplace(address, std::move(*bridge)).first;
+  }
+  return it->second->address();
 }
 
 void BridgedChannelFactory::Cut(absl::string_view peer_id) {
   absl::MutexLock lock(&mu_);
   controls_[peer_id].cut = true;
-  if (auto it = links_.find(peer_id); it != links_.end()) it->second.bridge->Cut();
+  if (auto it = links_.find(peer_id); it != links_.end()) {
+    it->second.ForEachBridge([](LinkBridge& b) { b.Cut(); });
+  }
 }
 
 void BridgedChannelFactory::Heal(absl::string_view peer_id) {
   absl::MutexLock lock(&mu_);
   controls_[peer_id].cut = false;
-  if (auto it = links_.find(peer_id); it != links_.end()) it->second.bridge->Heal();
+  if (auto it = links_.find(peer_id); it != links_.end()) {
+    it->second.ForEachBridge([](LinkBridge& b) { b.Heal(); });
+  }
 }
 
 void BridgedChannelFactory::Blackhole(absl::string_view peer_id, bool on) {
   absl::MutexLock lock(&mu_);
   controls_[peer_id].blackholed = on;
-  if (auto it = links_.find(peer_id); it != links_.end()) it->second.bridge->Blackhole(on);
+  if (auto it = links_.find(peer_id); it != links_.end()) {
+    it->second.ForEachBridge([on](LinkBridge& b) { b.Blackhole(on); });
+  }
 }
 
 void BridgedChannelFactory::SetLatency(absl::string_view peer_id, absl::Duration one_way) {
   absl::MutexLock lock(&mu_);
   controls_[peer_id].latency = one_way;
   if (auto it = links_.find(peer_id); it != links_.end()) {
-    it->second.bridge->SetLatency(one_way);
+    it->second.ForEachBridge([one_way](LinkBridge& b) { b.SetLatency(one_way); });
   }
 }
 

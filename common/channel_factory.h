@@ -14,6 +14,7 @@
 #include <string>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
@@ -74,6 +75,12 @@ class ChannelFactory {
   // the same shared_ptr while the peer's address and region are unchanged (a changed
   // one gets a new channel). Channels may outlive the factory.
   virtual std::shared_ptr<grpc::Channel> Dial(const PeerAddress& peer) = 0;
+
+  // Returns where to connect for a plain TCP connection to `address`, a port of `peer`'s
+  // other than its gRPC one (the replication stream): `address` itself, or a stand-in
+  // that carries the connection over the same modelled link as the peer's channel.
+  virtual absl::StatusOr<std::string> RouteStream(const PeerAddress& peer,
+                                                  const std::string& address) = 0;
 };
 
 // Returns a factory dialling peers' addresses directly over TCP (insecure credentials).
@@ -96,6 +103,10 @@ class BridgedChannelFactory final : public ChannelFactory {
   // the bridge cannot start (e.g. a non-loopback address) logs why and returns an
   // uncached channel whose calls fail with UNAVAILABLE.
   std::shared_ptr<grpc::Channel> Dial(const PeerAddress& peer) override;
+  // A bridge of its own per address, with the link's latency and controls: cutting or
+  // blackholing the link acts on it as on the channel's.
+  absl::StatusOr<std::string> RouteStream(const PeerAddress& peer,
+                                          const std::string& address) override;
 
   // Resets the link's connections and refuses new ones until Heal (LinkBridge::Cut).
   void Cut(absl::string_view peer_id);
@@ -124,7 +135,23 @@ class BridgedChannelFactory final : public ChannelFactory {
     PeerAddress peer;
     std::unique_ptr<LinkBridge> bridge;
     std::shared_ptr<grpc::Channel> channel;
+    // RouteStream's bridges, by the address they stand in for.
+    absl::flat_hash_map<std::string, std::unique_ptr<LinkBridge>> streams;
+    // Every bridge of the link, for the controls.
+    template <typename Fn>
+    void ForEachBridge(Fn fn) {
+      fn(*bridge);
+      for (auto& [address, b] : streams) fn(*b);
+    }
   };
+
+  // Dial() with mu_ held; null if the link's bridge cannot start.
+  Link* LinkLocked(const PeerAddress& peer, std::shared_ptr<grpc::Channel>* channel)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Starts a bridge to `target` under the link's current controls.
+  absl::StatusOr<std::unique_ptr<LinkBridge>> StartBridgeLocked(const PeerAddress& peer,
+                                                                const std::string& target)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // Constant after construction.
   const std::string self_region_;

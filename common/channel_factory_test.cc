@@ -13,9 +13,11 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/socket.h"
 #include "common/testing/status_matchers.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 
@@ -228,6 +230,78 @@ TEST(BridgedChannelFactoryTest, BlackholeTimesOutOnePeerUntilLifted) {
   EXPECT_TRUE(Check(b).ok());
   factory.Blackhole("a", false);
   EXPECT_TRUE(Check(a).ok());
+}
+
+// Connects to `address`, sends a byte and reads it back from the echo thread of EchoServer.
+absl::Status EchoOnce(const std::string& address, absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  absl::StatusOr<Socket> s = ConnectTcp(address, deadline);
+  if (!s.ok()) return s.status();
+  if (absl::Status sent = SendAll(s->fd(), "x", deadline); !sent.ok()) return sent;
+  char c = 0;
+  absl::StatusOr<size_t> got = ReceiveSome(s->fd(), &c, 1, deadline);
+  return got.ok() ? absl::OkStatus() : got.status();
+}
+
+// Accepts connections on a free loopback port and echoes one byte on each.
+class EchoServer {
+ public:
+  EchoServer() {
+    absl::StatusOr<Socket> listener = ListenTcp("127.0.0.1", 0, &port_);
+    EXPECT_TRUE(listener.ok()) << listener.status();
+    listener_ = std::move(*listener);
+    thread_ = std::thread([this] {
+      while (!stop_.load()) {
+        absl::StatusOr<Socket> c = AcceptTcp(listener_);
+        if (!c.ok() || !c->valid()) {
+          absl::SleepFor(absl::Milliseconds(1));
+          continue;
+        }
+        char b = 0;
+        absl::StatusOr<size_t> got = ReceiveSome(c->fd(), &b, 1, absl::Now() + absl::Seconds(5));
+        if (got.ok()) (void)SendAll(c->fd(), absl::string_view(&b, 1), absl::Now() + absl::Seconds(5));
+      }
+    });
+  }
+  ~EchoServer() {
+    stop_ = true;
+    thread_.join();
+  }
+  std::string address() const { return absl::StrCat("127.0.0.1:", port_); }
+
+ private:
+  int port_ = 0;
+  Socket listener_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+TEST(BridgedChannelFactoryTest, RouteStreamCarriesTcpOverTheSameModelledLink) {
+  HealthServer grpc_port;
+  EchoServer stream_port;
+  BridgedChannelFactory factory("eu-west", ExampleModel());
+  const PeerAddress peer{"us", "us-east", grpc_port.address()};
+  absl::StatusOr<std::string> route = factory.RouteStream(peer, stream_port.address());
+  ASSERT_TRUE(route.ok()) << route.status();
+  EXPECT_NE(*route, stream_port.address());  // a bridge stands in for the link
+  EXPECT_THAT(factory.RouteStream(peer, stream_port.address()), ::kv::testing::IsOkAndHolds(*route));
+
+  // The link's latency: a byte there and back costs two modelled one-way trips.
+  const absl::Time start = absl::Now();
+  ASSERT_THAT(EchoOnce(*route, kPatience), IsOk());
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(80));
+
+  // Cutting the link cuts the stream's connections too, until it heals.
+  factory.Cut("us");
+  EXPECT_FALSE(EchoOnce(*route, absl::Seconds(2)).ok());
+  factory.Heal("us");
+  EXPECT_THAT(EchoOnce(*route, kPatience), IsOk());
+}
+
+TEST(TcpChannelFactoryTest, RouteStreamIsTheAddressItself) {
+  std::unique_ptr<ChannelFactory> factory = MakeTcpChannelFactory();
+  EXPECT_THAT(factory->RouteStream({"a", "r", "127.0.0.1:1"}, "127.0.0.1:2"),
+              ::kv::testing::IsOkAndHolds(std::string("127.0.0.1:2")));
 }
 
 TEST(BridgedChannelFactoryTest, UnbridgeableAddressGivesAFailingChannel) {

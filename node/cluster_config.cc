@@ -120,6 +120,15 @@ absl::StatusOr<ClusterConfig> ParseYaml(const YAML::Node& root) {
       }
       config.replication.min_batch_interval = absl::Milliseconds(ms);
     }
+    if (r["stream_transport"]) {
+      const std::string transport = r["stream_transport"].as<std::string>();
+      if (transport != "tcp" && transport != "grpc") {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "cluster config: replication.stream_transport must be tcp or grpc, not \"",
+            transport, "\""));
+      }
+      config.replication.stream_over_tcp = transport == "tcp";
+    }
     if (r["log_retention_entries"]) {
       config.replication.log_retention_entries = r["log_retention_entries"].as<int64_t>();
       if (config.replication.log_retention_entries < 1) {

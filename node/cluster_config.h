@@ -17,6 +17,7 @@
 //     log_retention_entries: 1000000
 //     gossip_interval_ms: 1000
 //     min_batch_interval_ms: 2
+//     stream_transport: tcp   # tcp | grpc: how edges follow the origin's log
 //   latency:                  # optional: modelled one-way latency between regions
 //     enabled: true
 //     intra_region_ms: 2
@@ -53,6 +54,8 @@ struct ReplicationConfig {
   // Least time between two replication batches on one stream (0: none); see
   // ReplicationServiceOptions::min_batch_interval.
   absl::Duration min_batch_interval = absl::Milliseconds(2);
+  // Edges follow the origin's log over plain TCP (true) or over gRPC Subscribe.
+  bool stream_over_tcp = true;
 };
 
 struct ClusterConfig {

@@ -154,6 +154,9 @@ int Run(int argc, char** argv) {
     options.origin = kv::PeerAddress{origin.id, origin.region, origin.grpc_address};
     options.replication.heartbeat = config->replication.heartbeat;
     options.replication.min_batch_interval = config->replication.min_batch_interval;
+    options.stream_transport = config->replication.stream_over_tcp
+                                   ? kv::replication::StreamTransport::kTcp
+                                   : kv::replication::StreamTransport::kGrpc;
     options.forward_apply_wait = config->replication.forward_apply_wait;
     options.sweeper.log_retention_entries = config->replication.log_retention_entries;
     latency = config->latency;

@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "common/log.h"
+#include "common/socket.h"
 #include "common/status_macros.h"
 
 namespace kv::node {
@@ -96,11 +97,20 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(const NodeOptions& options,
     return absl::UnavailableError(
         absl::StrCat("cannot serve on ", options.listen_address, " (address in use?)"));
   }
+  // The replication stream over plain TCP, on the gRPC host and a free port (subscribers
+  // ask StreamAddress for it).
+  {
+    std::string host;
+    int grpc_port = 0;
+    KV_RETURN_IF_ERROR(SplitHostPort(options.listen_address, &host, &grpc_port));
+    KV_RETURN_IF_ERROR(node->replication_service_->ServeTcp(host, 0));
+  }
   node->server_->GetHealthCheckService()->SetServingStatus(true);
   node->membership_->SetSelfAddress(node->address());
   if (edge) {
     replication::FollowerOptions follower;
     follower.node_id = options.node_id;
+    follower.transport = options.stream_transport;
     follower.silence_timeout = std::max(absl::Seconds(2), 5 * options.replication.heartbeat);
     node->follower_ = std::make_unique<replication::Follower>(
         node->store_.get(), node->channels_, origin, deps.clock,

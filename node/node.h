@@ -54,6 +54,8 @@ struct NodeOptions {
   gossip::MembershipOptions membership;
   // Stream heartbeat, log reads per batch (see ReplicationServiceOptions).
   replication::ReplicationServiceOptions replication;
+  // How an edge follows the origin's log (every node serves both).
+  replication::StreamTransport stream_transport = replication::StreamTransport::kTcp;
   // How long an edge waits to apply a forwarded write before answering anyway.
   absl::Duration forward_apply_wait = absl::Seconds(5);
   // host:port to serve gRPC on; port 0 picks a free port (see Node::port()).

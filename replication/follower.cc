@@ -1,5 +1,12 @@
 #include "replication/follower.h"
 
+#include <sys/socket.h>
+
+#include "absl/cleanup/cleanup.h"
+#include "absl/strings/match.h"
+#include "common/socket.h"
+#include "replication/stream_frame.h"
+
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
@@ -12,6 +19,13 @@
 namespace kv::replication {
 
 namespace v1 = kv::replication::v1;
+
+namespace {
+
+// Bounds asking the origin for its stream's address, connecting, and subscribing.
+constexpr absl::Duration kStreamAddressTimeout = absl::Seconds(5);
+
+}  // namespace
 
 Follower::Follower(storage::Store* store, ChannelFactory* channels, PeerAddress origin,
                    const Clock* clock, ReplicationMetrics* metrics, FollowerOptions options)
@@ -47,6 +61,7 @@ void Follower::Stop() {
     if (stopping_) return;
     stopping_ = true;
     if (context_ != nullptr) context_->TryCancel();
+    if (socket_ >= 0) shutdown(socket_, SHUT_RDWR);  // wakes the follower thread's read
   }
   if (thread_.joinable()) thread_.join();
   if (watchdog_.joinable()) watchdog_.join();
@@ -157,16 +172,89 @@ absl::Status Follower::OnBatch(const v1::LogBatch& batch, bool fresh, bool* firs
   return applier->Apply(batch);
 }
 
-absl::Status Follower::Stream() {
-  std::unique_ptr<v1::Replication::Stub> stub = v1::Replication::NewStub(channels_->Dial(origin_));
-  grpc::ClientContext ctx;
+v1::SubscribeRequest Follower::NextRequest(bool* fresh) const {
   v1::SubscribeRequest request;
   request.set_node_id(options_.node_id);
   request.set_from_sequence(store_->AppliedSequence() + 1);
   // A replica that never applied anything follows whatever lineage the origin has.
-  const bool fresh = store_->AppliedSequence() == 0;
-  request.set_epoch(fresh ? 0 : store_->Epoch());
+  *fresh = store_->AppliedSequence() == 0;
+  request.set_epoch(*fresh ? 0 : store_->Epoch());
   request.set_follow(true);
+  return request;
+}
+
+absl::Status Follower::Stream() {
+  std::unique_ptr<v1::Replication::Stub> stub = v1::Replication::NewStub(channels_->Dial(origin_));
+  if (options_.transport == StreamTransport::kGrpc) return StreamGrpc(stub.get());
+  grpc::ClientContext ctx;
+  ctx.set_deadline(absl::ToChronoTime(absl::Now() + kStreamAddressTimeout));
+  v1::StreamAddressResponse address;
+  grpc::Status asked = stub->StreamAddress(&ctx, v1::StreamAddressRequest(), &address);
+  if (asked.error_code() == grpc::StatusCode::UNIMPLEMENTED || (asked.ok() && address.port() == 0)) {
+    return StreamGrpc(stub.get());  // the origin serves no TCP stream
+  }
+  if (!asked.ok()) return FromGrpcStatus(asked);
+  return StreamTcp(address.port());
+}
+
+absl::Status Follower::StreamTcp(int port) {
+  std::string host;
+  int grpc_port = 0;
+  KV_RETURN_IF_ERROR(SplitHostPort(origin_.address, &host, &grpc_port));
+  const std::string target = absl::StrCat(
+      absl::StrContains(host, ':') ? absl::StrCat("[", host, "]") : host, ":", port);
+  KV_ASSIGN_OR_RETURN(std::string route, channels_->RouteStream(origin_, target));
+  KV_ASSIGN_OR_RETURN(Socket socket, ConnectTcp(route, absl::Now() + kStreamAddressTimeout));
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return absl::CancelledError("stopping");
+    socket_ = socket.fd();
+  }
+  absl::Cleanup forget = [this] {
+    absl::MutexLock lock(&mu_);
+    socket_ = -1;  // before the socket closes, so Stop() never touches a reused descriptor
+  };
+  bool fresh = false;
+  std::string out(kStreamMagic);
+  AppendFrame(FrameType::kSubscribe, NextRequest(&fresh), &out);
+  KV_RETURN_IF_ERROR(SendAll(socket.fd(), out, absl::Now() + kStreamAddressTimeout));
+  FrameReader reader(socket.fd());
+  LogApplier applier(store_, storage::Sequencing::kReplicated, clock_, metrics_,
+                     /*from_origin=*/true);
+  v1::LogBatch batch;
+  bool first = true;
+  for (;;) {
+    absl::StatusOr<Frame> frame = reader.Next(absl::Now() + options_.silence_timeout);
+    if (!frame.ok()) {
+      {
+        absl::MutexLock lock(&mu_);
+        if (stopping_) return absl::CancelledError("stopping");
+      }
+      if (frame.status().code() == absl::StatusCode::kDeadlineExceeded) {
+        return absl::UnavailableError(absl::StrCat(
+            "no message for ", absl::FormatDuration(options_.silence_timeout)));
+      }
+      return frame.status();
+    }
+    const int size = static_cast<int>(frame->payload.size());
+    if (frame->type == FrameType::kEnd) {
+      v1::StreamEnd end;
+      if (!end.ParseFromArray(frame->payload.data(), size)) {
+        return absl::DataLossError("replication stream: a malformed end frame");
+      }
+      return absl::Status(static_cast<absl::StatusCode>(end.code()), end.message());
+    }
+    if (frame->type != FrameType::kBatch || !batch.ParseFromArray(frame->payload.data(), size)) {
+      return absl::DataLossError("replication stream: a malformed batch");
+    }
+    KV_RETURN_IF_ERROR(OnBatch(batch, fresh, &first, &applier));
+  }
+}
+
+absl::Status Follower::StreamGrpc(v1::Replication::Stub* stub) {
+  grpc::ClientContext ctx;
+  bool fresh = false;
+  const v1::SubscribeRequest request = NextRequest(&fresh);
   {
     absl::MutexLock lock(&mu_);
     if (stopping_) return absl::CancelledError("stopping");

@@ -1,8 +1,11 @@
 #ifndef KV_REPLICATION_FOLLOWER_H_
 #define KV_REPLICATION_FOLLOWER_H_
 
-// An edge's fast path: a long-lived Subscribe stream from the origin, resumed from the
-// edge's persisted applied sequence after any failure, applying entries as they arrive.
+// An edge's fast path: a long-lived stream of the origin's log, resumed from the edge's
+// persisted applied sequence after any failure, applying entries as they arrive. The
+// stream runs over plain TCP (stream_server.h; the origin's port comes from its
+// StreamAddress RPC), or over gRPC Subscribe when so configured or when the origin serves
+// no TCP stream.
 //
 // Invariants / thread safety
 // - Entries are applied in sequence order, each durable (with the applied sequence, in
@@ -13,8 +16,9 @@
 // - When the origin refuses the stream because this edge holds another log lineage or is
 //   behind the retained log, `on_needs_repair` is called (from the follower thread) and
 //   the follower retries after it returns.
-// - Batches are applied on the gRPC thread that received them (a local LevelDB write, no
-//   fsync), one at a time; the follower thread only reconnects.
+// - Over TCP the follower thread reads and applies each batch; over gRPC batches are
+//   applied on the gRPC thread that received them. Either way one at a time, as a local
+//   LevelDB write without fsync.
 // Thread-safe; Start/Stop from one owner thread.
 
 #include <atomic>
@@ -36,8 +40,11 @@
 
 namespace kv::replication {
 
+enum class StreamTransport { kTcp, kGrpc };
+
 struct FollowerOptions {
   std::string node_id;
+  StreamTransport transport = StreamTransport::kTcp;
   // Reconnect after this long without a message (the origin heartbeats every second).
   absl::Duration silence_timeout = absl::Seconds(5);
   absl::Duration initial_backoff = absl::Milliseconds(50);
@@ -70,6 +77,11 @@ class Follower {
   void Run();
   // Runs one stream until it fails or Stop(); returns its final status.
   absl::Status Stream();
+  absl::Status StreamGrpc(kv::replication::v1::Replication::Stub* stub);
+  // The stream over TCP to the origin's `port` (on its gRPC host).
+  absl::Status StreamTcp(int port);
+  // The subscription for the next stream; `fresh` if this replica applied nothing yet.
+  kv::replication::v1::SubscribeRequest NextRequest(bool* fresh) const;
   // Applies one batch of the stream (on a gRPC thread); `first` is true for the stream's
   // first batch (and cleared here); `fresh` if this replica had applied nothing.
   absl::Status OnBatch(const kv::replication::v1::LogBatch& batch, bool fresh, bool* first,
@@ -87,7 +99,8 @@ class Follower {
 
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  grpc::ClientContext* context_ ABSL_GUARDED_BY(mu_) = nullptr;  // of the open stream
+  grpc::ClientContext* context_ ABSL_GUARDED_BY(mu_) = nullptr;  // of the open gRPC stream
+  int socket_ ABSL_GUARDED_BY(mu_) = -1;                          // of the open TCP stream
   absl::Time last_message_ ABSL_GUARDED_BY(mu_);
   std::thread thread_;
   std::thread watchdog_;

@@ -78,8 +78,8 @@ void ReplicationMetrics::AddPushed(int64_t entries, int64_t bytes) {
   if (entries > 0) batches_pushed_->Increment();
   pushed_bytes_->Increment(static_cast<double>(bytes));
 }
-void ReplicationMetrics::SetSubscribers(int64_t n) {
-  if (subscribers_) subscribers_->Set(static_cast<double>(n));
+void ReplicationMetrics::AddSubscribers(int delta) {
+  if (subscribers_) subscribers_->Increment(delta);
 }
 void ReplicationMetrics::SetOriginHead(uint64_t sequence) {
   if (origin_head_) origin_head_->Set(static_cast<double>(sequence));

@@ -25,7 +25,8 @@ class ReplicationMetrics {
   void ObserveLag(absl::Duration lag);
   void AddApplied(int64_t entries, int64_t bytes, bool from_origin);
   void AddPushed(int64_t entries, int64_t bytes);
-  void SetSubscribers(int64_t n);
+  // A stream to a subscriber opened (+1) or ended (-1), over either transport.
+  void AddSubscribers(int delta);
   void SetOriginHead(uint64_t sequence);
   void SetConnectedToOrigin(bool connected);
   void AddReconnect();

@@ -7,7 +7,7 @@
 #include "absl/time/clock.h"
 #include "common/grpc_status.h"
 #include "common/log.h"
-#include "replication/shipping.h"
+#include "common/status_macros.h"
 
 namespace kv::replication {
 
@@ -23,32 +23,19 @@ struct ReplicationService::StreamState {
 class ReplicationService::SubscribeReactor final : public grpc::ServerWriteReactor<v1::LogBatch> {
  public:
   SubscribeReactor(ReplicationService* service, const v1::SubscribeRequest* request)
-      : service_(service),
-        follow_(request->follow()),
-        next_(request->from_sequence()),
-        state_(std::make_shared<StreamState>()) {
+      : service_(service), follow_(request->follow()), state_(std::make_shared<StreamState>()) {
     state_->reactor = this;
-    service_->metrics_->SetSubscribers(++service_->subscribers_);
+    service_->metrics_->AddSubscribers(1);
     if (!service_->Register(state_)) {
       FinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE, "node is shutting down"));
       return;
     }
-    storage::Store* store = service_->store_;
-    if (request->epoch() != 0 && request->epoch() != store->Epoch()) {
-      FinishLocked(grpc::Status(
-          grpc::StatusCode::FAILED_PRECONDITION,
-          absl::StrCat("epoch mismatch: subscriber holds log lineage ", request->epoch(),
-                       ", this node ", store->Epoch(), "; the subscriber must repair")));
+    absl::StatusOr<uint64_t> first = FirstToSend(*service_->store_, *request);
+    if (!first.ok()) {
+      FinishLocked(ToGrpcStatus(first.status()));
       return;
     }
-    if (next_ == 0) next_ = 1;
-    if (next_ < store->LogStart()) {
-      FinishLocked(grpc::Status(
-          grpc::StatusCode::OUT_OF_RANGE,
-          absl::StrCat("log entry ", next_, " is no longer retained (the log starts at ",
-                       store->LogStart(), "); the subscriber must repair")));
-      return;
-    }
+    cursor_.emplace(service_->store_, service_->metrics_, service_->options_, *first);
     Schedule();
   }
 
@@ -71,7 +58,7 @@ class ReplicationService::SubscribeReactor final : public grpc::ServerWriteReact
       absl::MutexLock lock(&state_->mu);
       state_->reactor = nullptr;
     }
-    service_->metrics_->SetSubscribers(--service_->subscribers_);
+    service_->metrics_->AddSubscribers(-1);
     delete this;
   }
 
@@ -88,47 +75,20 @@ class ReplicationService::SubscribeReactor final : public grpc::ServerWriteReact
   // a heartbeat, or (caught up without follow) the end.
   void PumpLocked() {
     if (finished_) return;
-    storage::Store* store = service_->store_;
-    batch_.Clear();
-    batch_.set_epoch(store->Epoch());
-    batch_.set_sender_applied_sequence(store->AppliedSequence());
-    if (blob_) {
-      absl::StatusOr<std::string> chunk = blob_->ReadChunk(next_chunk_++);
-      if (!chunk.ok()) return FinishLocked(ToGrpcStatus(chunk.status()));
-      service_->metrics_->AddPushed(0, static_cast<int64_t>(chunk->size()));
-      batch_.set_continuation(std::move(*chunk));
-      if (next_chunk_ == blob_->ref().chunk_count()) blob_.reset();
+    absl::StatusOr<bool> filled = cursor_->Fill(&batch_);
+    if (!filled.ok()) return FinishLocked(ToGrpcStatus(filled.status()));
+    if (*filled) {
       StartWrite(&batch_);
       return;
     }
-    absl::StatusOr<std::vector<storage::ShippedEntry>> entries = store->ReadLog(
-        next_, service_->options_.batch_entries, service_->options_.batch_bytes);
-    if (!entries.ok()) return FinishLocked(ToGrpcStatus(entries.status()));
-    if (entries->empty()) {
-      if (!follow_) return FinishLocked(grpc::Status::OK);  // caught up
-      if (heartbeat_due_) {
-        heartbeat_due_ = false;
-        StartWrite(&batch_);
-        return;
-      }
-      // Wait for the next commit (or the heartbeat) without holding a thread.
-      WaitLocked(next_, absl::Now() + service_->options_.heartbeat, /*lingering=*/false);
+    if (!follow_) return FinishLocked(grpc::Status::OK);  // caught up
+    if (heartbeat_due_) {
+      heartbeat_due_ = false;
+      StartWrite(&batch_);
       return;
     }
-    int64_t bytes = 0;
-    for (storage::ShippedEntry& e : *entries) {
-      v1::LogEntry* out = batch_.add_entries();
-      if (absl::Status s = EntryToProto(e, out); !s.ok()) return FinishLocked(ToGrpcStatus(s));
-      if (out->has_record()) bytes += static_cast<int64_t>(out->record().value_chunk().size());
-      if (e.record && e.record->blob && e.record->blob->ref().chunk_count() > 1) {
-        blob_ = std::move(e.record->blob);  // the rest follows as continuations
-        next_chunk_ = 1;
-      }
-    }
-    next_ = entries->back().seq + 1;
-    service_->metrics_->AddPushed(static_cast<int64_t>(entries->size()), bytes);
-    last_batch_ = absl::Now();
-    StartWrite(&batch_);
+    // Wait for the next commit (or the heartbeat) without holding a thread.
+    WaitLocked(cursor_->next(), absl::Now() + service_->options_.heartbeat, /*lingering=*/false);
   }
 
   // Waits until the store reaches `seq` or `deadline`, then runs WokenLocked on the
@@ -153,23 +113,14 @@ class ReplicationService::SubscribeReactor final : public grpc::ServerWriteReact
   void WokenLocked(bool reached, bool lingering) {
     if (!lingering) {
       heartbeat_due_ = !reached;
-      if (reached && LingerLocked()) return;
+      if (reached) {
+        if (std::optional<absl::Time> until = cursor_->LingerUntil(absl::Now())) {
+          WaitLocked(cursor_->LingerTarget(), *until, /*lingering=*/true);
+          return;
+        }
+      }
     }
     PumpLocked();
-  }
-
-  // New entries arrived on an idle stream: if the last batch left less than
-  // min_batch_interval ago, waits for the rest of it (or a full batch) before pumping,
-  // and returns true.
-  bool LingerLocked() {
-    const absl::Time now = absl::Now();
-    if (now >= last_batch_ + service_->options_.min_batch_interval) return false;
-    // Never longer than a heartbeat: the subscriber must keep hearing from us.
-    const absl::Time due = std::min(last_batch_ + service_->options_.min_batch_interval,
-                                    now + service_->options_.heartbeat);
-    WaitLocked(next_ + static_cast<uint64_t>(service_->options_.batch_entries) - 1, due,
-               /*lingering=*/true);
-    return true;
   }
 
   friend class ReplicationService;
@@ -177,21 +128,18 @@ class ReplicationService::SubscribeReactor final : public grpc::ServerWriteReact
   void FinishLocked(grpc::Status status) {
     if (finished_) return;
     finished_ = true;
-    blob_.reset();
+    cursor_.reset();
     Finish(std::move(status));
   }
 
   ReplicationService* const service_;
   const bool follow_;
-  uint64_t next_;
   std::shared_ptr<StreamState> state_;
   // Touched only under state_->mu.
   bool finished_ = false;
   bool heartbeat_due_ = false;
-  absl::Time last_batch_ = absl::InfinitePast();  // when the last entries were sent
+  std::optional<LogCursor> cursor_;  // set unless refused
   v1::LogBatch batch_;
-  std::unique_ptr<storage::BlobReader> blob_;
-  uint32_t next_chunk_ = 0;
 };
 
 ReplicationService::ReplicationService(storage::Store* store, ReplicationMetrics* metrics,
@@ -218,6 +166,7 @@ bool ReplicationService::Register(const std::shared_ptr<StreamState>& state) {
 }
 
 void ReplicationService::Stop() {
+  if (tcp_) tcp_->Stop();
   std::vector<std::weak_ptr<StreamState>> streams;
   {
     absl::MutexLock lock(&streams_mu_);
@@ -233,6 +182,24 @@ void ReplicationService::Stop() {
           grpc::Status(grpc::StatusCode::UNAVAILABLE, "node is shutting down"));
     }
   }
+}
+
+absl::Status ReplicationService::ServeTcp(const std::string& host, int port) {
+  if (tcp_) return absl::FailedPreconditionError("the TCP stream is already served");
+  KV_ASSIGN_OR_RETURN(tcp_, StreamServer::Start(store_, metrics_, options_, host, port));
+  tcp_port_ = tcp_->port();
+  return absl::OkStatus();
+}
+
+int ReplicationService::tcp_port() const { return tcp_port_.load(); }
+
+grpc::ServerUnaryReactor* ReplicationService::StreamAddress(
+    grpc::CallbackServerContext* call, const v1::StreamAddressRequest* /*request*/,
+    v1::StreamAddressResponse* response) {
+  response->set_port(tcp_port_.load());
+  grpc::ServerUnaryReactor* reactor = call->DefaultReactor();
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
 }
 
 grpc::ServerWriteReactor<v1::LogBatch>* ReplicationService::Subscribe(

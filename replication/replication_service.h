@@ -3,6 +3,8 @@
 
 // Serves kv.replication.v1.Replication: streams this node's log to subscribers. Every
 // node runs it: the origin feeds its edges, and any replica can feed a peer catching up.
+// The same stream is also served over plain TCP (stream_server.h) once ServeTcp() is
+// called; StreamAddress tells subscribers its port.
 //
 // Invariants / thread safety
 // - A stream holds at most one batch (<= ~1 MiB plus one stored chunk) in memory and
@@ -20,26 +22,13 @@
 #include "absl/time/time.h"
 #include "common/executor.h"
 #include "kv/replication/v1/replication.grpc.pb.h"
+#include "replication/log_cursor.h"
 #include "replication/replication_metrics.h"
+#include "replication/stream_server.h"
 #include "storage/store.h"
 
 namespace kv::replication {
 
-struct ReplicationServiceOptions {
-  // An idle stream sends an empty batch this often, so subscribers notice a dead sender
-  // quickly and learn the sender's position.
-  absl::Duration heartbeat = absl::Seconds(1);
-  // Entries per batch, and value bytes per batch (a chunked value travels alone).
-  int batch_entries = 512;
-  int64_t batch_bytes = 1 << 20;
-  // Threads reading the log for all streams.
-  int threads = 2;
-  // Least time between two batches of entries on one stream. A commit arriving sooner
-  // waits out the rest of it (or until a full batch has accumulated), so under a steady
-  // stream of writes each message carries several entries: a replica's cost is mostly
-  // per message. An idle stream sends at once. 0 sends every commit as it comes.
-  absl::Duration min_batch_interval = absl::Milliseconds(2);
-};
 
 class ReplicationService final : public kv::replication::v1::Replication::CallbackService {
  public:
@@ -57,6 +46,17 @@ class ReplicationService final : public kv::replication::v1::Replication::Callba
   // before it waits for in-flight calls.
   void Stop();
 
+  // Starts serving the stream over plain TCP on `host`:`port` (0: any free port).
+  absl::Status ServeTcp(const std::string& host, int port);
+  // The TCP stream's port; 0 before ServeTcp().
+  int tcp_port() const;
+  // Connections the TCP stream accepted so far.
+  int64_t tcp_streams_opened() const { return tcp_ ? tcp_->streams_opened() : 0; }
+
+  grpc::ServerUnaryReactor* StreamAddress(
+      grpc::CallbackServerContext* call, const kv::replication::v1::StreamAddressRequest* request,
+      kv::replication::v1::StreamAddressResponse* response) override;
+
  private:
   class SubscribeReactor;
   struct StreamState;
@@ -66,7 +66,6 @@ class ReplicationService final : public kv::replication::v1::Replication::Callba
   storage::Store* const store_;
   ReplicationMetrics* const metrics_;
   const ReplicationServiceOptions options_;
-  std::atomic<int> subscribers_{0};
   // Open streams, to end them on Stop().
   absl::Mutex streams_mu_;
   bool stopped_ ABSL_GUARDED_BY(streams_mu_) = false;
@@ -78,6 +77,8 @@ class ReplicationService final : public kv::replication::v1::Replication::Callba
   };
   std::shared_ptr<Scheduler> scheduler_;
   Executor executor_;
+  std::unique_ptr<StreamServer> tcp_;  // set once by ServeTcp()
+  std::atomic<int> tcp_port_{0};
 };
 
 }  // namespace kv::replication

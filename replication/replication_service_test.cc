@@ -1,4 +1,5 @@
-// The Subscribe stream and the follower between two stores in one process, over TCP.
+// The replication stream and the follower between two stores in one process, over each
+// transport: gRPC Subscribe and the plain TCP stream.
 
 #include <gmock/gmock.h>
 #include <grpcpp/grpcpp.h>
@@ -20,7 +21,8 @@ using ::testing::Optional;
 
 const std::string kNs = "000000000000000000000000000000bb";
 
-class ReplicationServiceTest : public storage::testing::StoreFixture {
+class ReplicationServiceTest : public storage::testing::StoreFixture,
+                               public ::testing::WithParamInterface<StreamTransport> {
  protected:
   ReplicationServiceTest() : replica_env_(leveldb::NewMemEnv(leveldb::Env::Default())) {
     StartServer();
@@ -38,7 +40,7 @@ class ReplicationServiceTest : public storage::testing::StoreFixture {
     StartServer(options);
   }
 
-  void StartServer(ReplicationServiceOptions options) {
+  void StartServer(ReplicationServiceOptions options, bool serve_tcp = true) {
     follower_.reset();
     if (server_) server_->Shutdown();
     server_.reset();
@@ -48,6 +50,9 @@ class ReplicationServiceTest : public storage::testing::StoreFixture {
     builder.RegisterService(service_.get());
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
+    if (!serve_tcp) return;
+    ASSERT_THAT(service_->ServeTcp("127.0.0.1", 0), IsOk());
+    ASSERT_GT(service_->tcp_port(), 0);
   }
 
   void OpenReplica() {
@@ -64,6 +69,7 @@ class ReplicationServiceTest : public storage::testing::StoreFixture {
   void StartFollower() {
     FollowerOptions options;
     options.node_id = "edge";
+    options.transport = GetParam();
     options.initial_backoff = absl::Milliseconds(10);
     follower_ = std::make_unique<Follower>(
         replica_.get(), channels_.get(),
@@ -107,7 +113,7 @@ class ReplicationServiceTest : public storage::testing::StoreFixture {
   std::vector<absl::Status> repair_requests_ ABSL_GUARDED_BY(mu_);
 };
 
-TEST_F(ReplicationServiceTest, AFollowerReplicatesWritesAsTheyCommit) {
+TEST_P(ReplicationServiceTest, AFollowerReplicatesWritesAsTheyCommit) {
   MakeNamespace("t", kNs);
   ASSERT_THAT(Put(kNs, "before", "1"), IsOk());
   StartFollower();
@@ -121,9 +127,40 @@ TEST_F(ReplicationServiceTest, AFollowerReplicatesWritesAsTheyCommit) {
   EXPECT_EQ(ReplicaValue("k7"), std::nullopt);
   EXPECT_EQ(replica_->BucketHashSnapshot(), store_->BucketHashSnapshot());
   EXPECT_TRUE(follower_->connected());
+  // It went over the transport asked for.
+  EXPECT_EQ(service_->tcp_streams_opened() > 0, GetParam() == StreamTransport::kTcp);
 }
 
-TEST_F(ReplicationServiceTest, CommitsSoonAfterABatchWaitForTheIntervalOrAFullBatch) {
+TEST_P(ReplicationServiceTest, AnOriginServingNoTcpStreamIsFollowedOverGrpc) {
+  ReplicationServiceOptions options;
+  options.heartbeat = absl::Milliseconds(100);
+  StartServer(options, /*serve_tcp=*/false);
+  MakeNamespace("t", kNs);
+  ASSERT_THAT(Put(kNs, "k", "v"), IsOk());
+  StartFollower();
+  ASSERT_TRUE(CaughtUp());
+  EXPECT_THAT(ReplicaValue("k"), Optional(std::string("v")));
+  EXPECT_EQ(service_->tcp_streams_opened(), 0);
+}
+
+TEST_P(ReplicationServiceTest, StoppingTheServiceEndsOpenStreamsAndTheFollowerReconnects) {
+  MakeNamespace("t", kNs);
+  StartFollower();
+  ASSERT_THAT(Put(kNs, "a", "1"), IsOk());
+  ASSERT_TRUE(CaughtUp());
+  service_->Stop();  // ends the stream; the follower retries with backoff
+  for (int i = 0; i < 3000 && follower_->connected(); ++i) absl::SleepFor(absl::Milliseconds(10));
+  EXPECT_FALSE(follower_->connected());
+  // A new server (another port) for the same store: the follower of the old address
+  // cannot reach it, so restart both, as a node restart does.
+  StartServer();
+  StartFollower();
+  ASSERT_THAT(Put(kNs, "b", "2"), IsOk());
+  ASSERT_TRUE(CaughtUp());
+  EXPECT_THAT(ReplicaValue("b"), Optional(std::string("2")));
+}
+
+TEST_P(ReplicationServiceTest, CommitsSoonAfterABatchWaitForTheIntervalOrAFullBatch) {
   ReplicationServiceOptions options;
   // Long enough that a loaded machine cannot let it pass unnoticed; below the follower's
   // 5 s silence timeout, as the heartbeat must be.
@@ -144,7 +181,7 @@ TEST_F(ReplicationServiceTest, CommitsSoonAfterABatchWaitForTheIntervalOrAFullBa
   EXPECT_THAT(ReplicaValue("lone"), Optional(std::string("1")));
 }
 
-TEST_F(ReplicationServiceTest, ChunkedValuesStreamInContinuations) {
+TEST_P(ReplicationServiceTest, ChunkedValuesStreamInContinuations) {
   MakeNamespace("t", kNs);
   StartFollower();
   std::string big(1000, '\0');  // 16 chunks of 64 bytes in this fixture
@@ -167,7 +204,7 @@ TEST_F(ReplicationServiceTest, ChunkedValuesStreamInContinuations) {
   EXPECT_THAT(ReplicaValue("after"), Optional(std::string("x")));
 }
 
-TEST_F(ReplicationServiceTest, ARestartedReplicaResumesFromItsAppliedSequence) {
+TEST_P(ReplicationServiceTest, ARestartedReplicaResumesFromItsAppliedSequence) {
   MakeNamespace("t", kNs);
   StartFollower();
   for (int i = 0; i < 50; ++i) ASSERT_THAT(Put(kNs, "a" + std::to_string(i), "1"), IsOk());
@@ -182,7 +219,7 @@ TEST_F(ReplicationServiceTest, ARestartedReplicaResumesFromItsAppliedSequence) {
   EXPECT_EQ(replica_->BucketHashSnapshot(), store_->BucketHashSnapshot());
 }
 
-TEST_F(ReplicationServiceTest, AReplicaBehindTheRetainedLogAsksForRepair) {
+TEST_P(ReplicationServiceTest, AReplicaBehindTheRetainedLogAsksForRepair) {
   MakeNamespace("t", kNs);
   for (int i = 0; i < 20; ++i) ASSERT_THAT(Put(kNs, "k" + std::to_string(i), "v"), IsOk());
   ASSERT_THAT(store_->TrimLog(10, 100), ::kv::testing::IsOkAndHolds(9));
@@ -200,6 +237,12 @@ TEST_F(ReplicationServiceTest, AReplicaBehindTheRetainedLogAsksForRepair) {
   EXPECT_EQ(repair_requests_[0].code(), absl::StatusCode::kOutOfRange);
   EXPECT_EQ(replica_->AppliedSequence(), 0u);
 }
+
+INSTANTIATE_TEST_SUITE_P(Transports, ReplicationServiceTest,
+                         ::testing::Values(StreamTransport::kTcp, StreamTransport::kGrpc),
+                         [](const ::testing::TestParamInfo<StreamTransport>& info) {
+                           return info.param == StreamTransport::kTcp ? "Tcp" : "Grpc";
+                         });
 
 }  // namespace
 }  // namespace kv::replication

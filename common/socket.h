@@ -1,0 +1,66 @@
+#ifndef KV_COMMON_SOCKET_H_
+#define KV_COMMON_SOCKET_H_
+
+// Small blocking-with-deadline helpers over TCP sockets, for the plain-TCP replication
+// stream. Every call waits in poll(2) with the time left until its deadline, so a
+// silent peer never blocks a thread past it; sockets are TCP_NODELAY and CLOEXEC.
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace kv {
+
+// An owned socket descriptor, closed on destruction.
+class Socket {
+ public:
+  Socket() = default;
+  explicit Socket(int fd) : fd_(fd) {}
+  ~Socket() { Close(); }
+  Socket(Socket&& other) noexcept : fd_(other.Release()) {}
+  Socket& operator=(Socket&& other) noexcept;
+  Socket(const Socket&) = delete;
+  Socket& operator=(const Socket&) = delete;
+
+  int fd() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+  int Release() {
+    const int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+  void Close();
+
+ private:
+  int fd_ = -1;
+};
+
+// Splits "host:port" ("[v6]:port" too); INVALID_ARGUMENT names what is wrong.
+absl::Status SplitHostPort(absl::string_view address, std::string* host, int* port);
+
+// Listens on `host`:`port` (port 0: any free one) and sets `*bound_port`.
+absl::StatusOr<Socket> ListenTcp(const std::string& host, int port, int* bound_port);
+
+// Connects to "host:port" before `deadline`: UNAVAILABLE naming the address on failure,
+// DEADLINE_EXCEEDED if it takes too long.
+absl::StatusOr<Socket> ConnectTcp(const std::string& address, absl::Time deadline);
+
+// Accepts one connection if one is pending (the listener is non-blocking); an invalid
+// Socket if none is.
+absl::StatusOr<Socket> AcceptTcp(const Socket& listener);
+
+// Writes all of `data` before `deadline`: DEADLINE_EXCEEDED if the peer does not take it
+// in time, UNAVAILABLE if the connection fails.
+absl::Status SendAll(int fd, absl::string_view data, absl::Time deadline);
+
+// Reads what is available (at most `max` bytes) into `out` and returns how much, waiting
+// until `deadline` for the first byte: DEADLINE_EXCEEDED if none came, UNAVAILABLE on
+// end of stream or error.
+absl::StatusOr<size_t> ReceiveSome(int fd, char* out, size_t max, absl::Time deadline);
+
+}  // namespace kv
+
+#endif  // KV_COMMON_SOCKET_H_

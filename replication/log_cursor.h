@@ -1,0 +1,84 @@
+#ifndef KV_REPLICATION_LOG_CURSOR_H_
+#define KV_REPLICATION_LOG_CURSOR_H_
+
+// One subscriber's position in a sender's log, and what its stream sends next. Shared by
+// the two transports of the stream (replication_service.h: gRPC Subscribe;
+// stream_server.h: plain TCP), so both send the same batches, continuations, heartbeats
+// and lingers.
+//
+// Not thread-safe: one stream owns its cursor.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "kv/replication/v1/replication.pb.h"
+#include "replication/replication_metrics.h"
+#include "storage/store.h"
+
+namespace kv::replication {
+
+struct ReplicationServiceOptions {
+  // An idle stream sends an empty batch this often, so subscribers notice a dead sender
+  // quickly and learn the sender's position.
+  absl::Duration heartbeat = absl::Seconds(1);
+  // Entries per batch, and value bytes per batch (a chunked value travels alone).
+  int batch_entries = 512;
+  int64_t batch_bytes = 1 << 20;
+  // Threads reading the log for all gRPC streams (TCP streams read on their own thread).
+  int threads = 2;
+  // Least time between two batches of entries on one stream. A commit arriving sooner
+  // waits out the rest of it (or until a full batch has accumulated), so under a steady
+  // stream of writes each message carries several entries: a replica's cost is mostly
+  // per message. An idle stream sends at once. 0 sends every commit as it comes.
+  absl::Duration min_batch_interval = absl::Milliseconds(2);
+  // A TCP stream whose subscriber takes no bytes for this long is closed (a frozen or
+  // unreachable subscriber; it reconnects and resumes from its applied sequence).
+  absl::Duration send_timeout = absl::Seconds(30);
+};
+
+// Returns the first log entry to send to `request`'s subscriber, or why it must not be
+// served: FAILED_PRECONDITION when it holds another log lineage (epoch), OUT_OF_RANGE
+// when it starts below the retained log. Either way it must repair.
+absl::StatusOr<uint64_t> FirstToSend(const storage::Store& store,
+                                     const kv::replication::v1::SubscribeRequest& request);
+
+class LogCursor {
+ public:
+  // Starts at log entry `next`. `store` and `metrics` must outlive the cursor.
+  LogCursor(storage::Store* store, ReplicationMetrics* metrics,
+            const ReplicationServiceOptions& options, uint64_t next);
+
+  // Fills `batch` (cleared first, then stamped with the store's epoch and applied
+  // sequence) with the next part of the stream: the rest of a chunked value, or up to a
+  // batch of entries. Returns false if there was nothing to send (caught up): `batch`
+  // is then a heartbeat. Counts what it fills in the pushed metrics.
+  absl::StatusOr<bool> Fill(kv::replication::v1::LogBatch* batch);
+
+  // The next log entry to send.
+  uint64_t next() const { return next_; }
+
+  // After a commit woke a caught-up stream at `now`: if entries went out less than
+  // min_batch_interval ago, returns until when to wait (for the rest of the interval,
+  // never beyond a heartbeat) before sending; the wait may end early once a full batch
+  // has committed, i.e. the store reached LingerTarget(). nullopt: send now.
+  std::optional<absl::Time> LingerUntil(absl::Time now) const;
+  uint64_t LingerTarget() const {
+    return next_ + static_cast<uint64_t>(options_.batch_entries) - 1;
+  }
+
+ private:
+  storage::Store* const store_;
+  ReplicationMetrics* const metrics_;
+  const ReplicationServiceOptions options_;
+  uint64_t next_;
+  absl::Time last_batch_ = absl::InfinitePast();  // when entries last went out
+  std::unique_ptr<storage::BlobReader> blob_;     // a chunked value being sent
+  uint32_t next_chunk_ = 0;
+};
+
+}  // namespace kv::replication
+
+#endif  // KV_REPLICATION_LOG_CURSOR_H_

@@ -1,0 +1,78 @@
+#include "replication/stream_frame.h"
+
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "common/socket.h"
+#include "common/status_macros.h"
+
+namespace kv::replication {
+namespace {
+
+constexpr size_t kReadBytes = 64 * 1024;
+
+}  // namespace
+
+void AppendFrame(FrameType type, const google::protobuf::MessageLite& message, std::string* out) {
+  const size_t size = message.ByteSizeLong();
+  const size_t at = out->size();
+  out->resize(at + kFrameHeaderBytes + size);
+  char* p = out->data() + at;
+  for (int i = 0; i < 4; ++i) p[i] = static_cast<char>((size >> (8 * i)) & 0xff);
+  p[4] = static_cast<char>(type);
+  message.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(p + kFrameHeaderBytes));
+}
+
+void FrameReader::Feed(absl::string_view bytes) {
+  if (buffer_.size() < end_ + bytes.size()) buffer_.resize(end_ + bytes.size());
+  std::memcpy(buffer_.data() + end_, bytes.data(), bytes.size());
+  end_ += bytes.size();
+}
+
+absl::Status FrameReader::Fill(size_t n, absl::Time deadline) {
+  while (buffered() < n) {
+    if (fd_ < 0) return absl::UnavailableError("the stream ended");
+    if (start_ > 0) {
+      // Move the unread bytes (at most a partial frame) to the front, so the buffer
+      // only grows for a frame larger than it.
+      std::memmove(buffer_.data(), buffer_.data() + start_, buffered());
+      end_ -= start_;
+      start_ = 0;
+    }
+    const size_t want = std::max(n - buffered(), kReadBytes);
+    if (buffer_.size() < end_ + want) buffer_.resize(end_ + want);
+    KV_ASSIGN_OR_RETURN(size_t got, ReceiveSome(fd_, buffer_.data() + end_, want, deadline));
+    end_ += got;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Frame> FrameReader::Next(absl::Time deadline) {
+  KV_RETURN_IF_ERROR(Fill(kFrameHeaderBytes, deadline));
+  const unsigned char* h = reinterpret_cast<const unsigned char*>(buffer_.data() + start_);
+  const size_t size = static_cast<size_t>(h[0]) | static_cast<size_t>(h[1]) << 8 |
+                      static_cast<size_t>(h[2]) << 16 | static_cast<size_t>(h[3]) << 24;
+  const uint8_t type = h[4];
+  if (type < static_cast<uint8_t>(FrameType::kSubscribe) ||
+      type > static_cast<uint8_t>(FrameType::kEnd)) {
+    return absl::DataLossError(absl::StrCat("replication stream: unknown frame type ", type));
+  }
+  if (size > kMaxFramePayload) {
+    return absl::DataLossError(absl::StrCat("replication stream: a frame of ", size,
+                                            " bytes is above the limit of ", kMaxFramePayload));
+  }
+  KV_RETURN_IF_ERROR(Fill(kFrameHeaderBytes + size, deadline));
+  Frame frame{static_cast<FrameType>(type),
+              absl::string_view(buffer_.data() + start_ + kFrameHeaderBytes, size)};
+  start_ += kFrameHeaderBytes + size;
+  return frame;
+}
+
+absl::StatusOr<std::string> FrameReader::ReadExactly(size_t n, absl::Time deadline) {
+  KV_RETURN_IF_ERROR(Fill(n, deadline));
+  std::string out(buffer_.data() + start_, n);
+  start_ += n;
+  return out;
+}
+
+}  // namespace kv::replication

@@ -1,0 +1,71 @@
+#ifndef KV_REPLICATION_STREAM_FRAME_H_
+#define KV_REPLICATION_STREAM_FRAME_H_
+
+// The wire format of the replication stream over plain TCP (doc/replication.md):
+//
+//   subscriber -> sender: the 4 bytes "EKV1", then one kSubscribe frame
+//   sender -> subscriber: kBatch frames, and at most one kEnd frame, last
+//
+// A frame is a 4-byte little-endian payload length, a 1-byte type, and the payload: the
+// serialized SubscribeRequest, LogBatch or StreamEnd of kv.replication.v1. A batch holds
+// at most ~1 MiB of values plus one 1 MiB chunk, so a payload above kMaxFramePayload
+// means a broken or foreign peer.
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "google/protobuf/message_lite.h"
+
+namespace kv::replication {
+
+inline constexpr absl::string_view kStreamMagic = "EKV1";
+inline constexpr size_t kFrameHeaderBytes = 5;
+inline constexpr size_t kMaxFramePayload = 64 << 20;
+
+enum class FrameType : uint8_t { kSubscribe = 1, kBatch = 2, kEnd = 3 };
+
+// Appends `message` as a frame of `type` to `out`.
+void AppendFrame(FrameType type, const google::protobuf::MessageLite& message, std::string* out);
+
+struct Frame {
+  FrameType type;
+  absl::string_view payload;  // valid until the reader's next call
+};
+
+// Splits a byte stream into frames; the bytes come from a socket (Next) or, in tests,
+// from Feed. Not thread-safe.
+class FrameReader {
+ public:
+  // Reads from socket `fd` (not owned); -1 for a reader fed by hand.
+  explicit FrameReader(int fd) : fd_(fd) {}
+
+  // Returns the next frame, reading the socket until `deadline`: DEADLINE_EXCEEDED if
+  // no whole frame arrived in time, UNAVAILABLE if the connection ended or failed,
+  // DATA_LOSS for a frame of unknown type or above kMaxFramePayload.
+  absl::StatusOr<Frame> Next(absl::Time deadline);
+
+  // Reads exactly `n` bytes before `deadline` (the connection's magic).
+  absl::StatusOr<std::string> ReadExactly(size_t n, absl::Time deadline);
+
+  // Appends bytes as if received (tests).
+  void Feed(absl::string_view bytes);
+
+ private:
+  // Buffers at least `n` unread bytes, reading the socket until `deadline`.
+  absl::Status Fill(size_t n, absl::Time deadline);
+  size_t buffered() const { return end_ - start_; }
+
+  const int fd_;
+  std::vector<char> buffer_;
+  size_t start_ = 0;  // first unread byte
+  size_t end_ = 0;    // one past the last received byte
+};
+
+}  // namespace kv::replication
+
+#endif  // KV_REPLICATION_STREAM_FRAME_H_

@@ -1,0 +1,113 @@
+#include "replication/stream_frame.h"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include "absl/time/clock.h"
+#include "common/socket.h"
+#include "common/testing/status_matchers.h"
+#include "kv/replication/v1/replication.pb.h"
+
+namespace kv::replication {
+namespace {
+
+using ::kv::testing::IsOk;
+
+v1::LogBatch Batch(uint64_t first, int n, size_t value_bytes) {
+  v1::LogBatch batch;
+  batch.set_epoch(7);
+  batch.set_sender_applied_sequence(first + n);
+  for (int i = 0; i < n; ++i) {
+    v1::LogEntry* e = batch.add_entries();
+    e->set_sequence(first + i);
+    e->mutable_record()->set_key("k" + std::to_string(first + i));
+    e->mutable_record()->set_value_chunk(std::string(value_bytes, 'v'));
+  }
+  return batch;
+}
+
+TEST(StreamFrameTest, FramesRoundTripWhateverPiecesTheyArriveIn) {
+  std::string wire;
+  const v1::LogBatch a = Batch(1, 3, 10);
+  const v1::LogBatch b = Batch(4, 1, 100000);  // larger than one read
+  v1::StreamEnd end;
+  end.set_code(9);
+  end.set_message("epoch mismatch");
+  AppendFrame(FrameType::kBatch, a, &wire);
+  AppendFrame(FrameType::kBatch, b, &wire);
+  AppendFrame(FrameType::kEnd, end, &wire);
+  for (size_t piece : {size_t{1}, size_t{7}, wire.size()}) {
+    FrameReader reader(-1);
+    for (size_t at = 0; at < wire.size(); at += piece) reader.Feed(wire.substr(at, piece));
+    std::vector<std::string> got;
+    for (int i = 0; i < 3; ++i) {
+      absl::StatusOr<Frame> f = reader.Next(absl::InfiniteFuture());
+      ASSERT_TRUE(f.ok()) << f.status();
+      got.push_back(std::to_string(static_cast<int>(f->type)) + std::string(f->payload));
+    }
+    EXPECT_EQ(got[0], "2" + a.SerializeAsString());
+    EXPECT_EQ(got[1], "2" + b.SerializeAsString());
+    EXPECT_EQ(got[2], "3" + end.SerializeAsString());
+    // The stream ends here: no fourth frame.
+    EXPECT_EQ(reader.Next(absl::InfiniteFuture()).status().code(), absl::StatusCode::kUnavailable);
+  }
+}
+
+TEST(StreamFrameTest, RejectsUnknownTypesAndOversizedFrames) {
+  FrameReader unknown(-1);
+  unknown.Feed(std::string("\x01\x00\x00\x00\x09x", 6));
+  EXPECT_EQ(unknown.Next(absl::InfiniteFuture()).status().code(), absl::StatusCode::kDataLoss);
+
+  FrameReader oversized(-1);
+  const uint32_t size = kMaxFramePayload + 1;
+  std::string header(5, '\0');
+  for (int i = 0; i < 4; ++i) header[i] = static_cast<char>((size >> (8 * i)) & 0xff);
+  header[4] = static_cast<char>(FrameType::kBatch);
+  oversized.Feed(header);
+  absl::Status s = oversized.Next(absl::InfiniteFuture()).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(s.message().find("above the limit"), std::string::npos) << s;
+}
+
+TEST(StreamFrameTest, ReadsFramesFromASocketAndTimesOutOnSilence) {
+  int fds[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
+  Socket writer(fds[0]);
+  Socket reading(fds[1]);
+  std::string wire(kStreamMagic);
+  v1::SubscribeRequest request;
+  request.set_node_id("edge-1");
+  request.set_from_sequence(42);
+  AppendFrame(FrameType::kSubscribe, request, &wire);
+  ASSERT_THAT(SendAll(writer.fd(), wire, absl::Now() + absl::Seconds(10)), IsOk());
+
+  FrameReader reader(reading.fd());
+  absl::StatusOr<std::string> magic = reader.ReadExactly(4, absl::Now() + absl::Seconds(10));
+  ASSERT_TRUE(magic.ok()) << magic.status();
+  EXPECT_EQ(*magic, kStreamMagic);
+  absl::StatusOr<Frame> f = reader.Next(absl::Now() + absl::Seconds(10));
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_EQ(f->type, FrameType::kSubscribe);
+  v1::SubscribeRequest parsed;
+  ASSERT_TRUE(parsed.ParseFromArray(f->payload.data(), static_cast<int>(f->payload.size())));
+  EXPECT_EQ(parsed.from_sequence(), 42u);
+
+  // Half a frame, then silence: the deadline passes; the rest completes it.
+  std::string next;
+  AppendFrame(FrameType::kBatch, Batch(42, 2, 5), &next);
+  ASSERT_THAT(SendAll(writer.fd(), next.substr(0, 8), absl::Now() + absl::Seconds(10)), IsOk());
+  EXPECT_EQ(reader.Next(absl::Now() + absl::Milliseconds(20)).status().code(),
+            absl::StatusCode::kDeadlineExceeded);
+  ASSERT_THAT(SendAll(writer.fd(), next.substr(8), absl::Now() + absl::Seconds(10)), IsOk());
+  f = reader.Next(absl::Now() + absl::Seconds(10));
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_EQ(std::string(f->payload), Batch(42, 2, 5).SerializeAsString());
+  writer.Close();
+  EXPECT_EQ(reader.Next(absl::Now() + absl::Seconds(10)).status().code(),
+            absl::StatusCode::kUnavailable);
+}
+
+}  // namespace
+}  // namespace kv::replication
