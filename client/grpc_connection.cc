@@ -179,17 +179,19 @@ class GrpcConnection final : public Connection {
     // A put is not retried: it may have committed before the error reached us.
     return Call<absl::Status>(false, [&](grpc::ClientContext& ctx) {
       kv::v1::PutResponse response;
+      // The headers leave with the first message, and the last message half-closes the
+      // call: a value of one chunk is one write on the wire (one wake-up at the node).
+      ctx.set_initial_metadata_corked(true);
       std::unique_ptr<grpc::ClientWriter<kv::v1::PutRequest>> writer = stub_->Put(&ctx, &response);
       const size_t chunk = static_cast<size_t>(kStreamChunkBytes);
       kv::v1::PutRequest message = first;
       message.set_value_chunk(value.substr(0, chunk));
-      bool ok = writer->Write(message);
-      for (size_t off = chunk; ok && off < value.size(); off += chunk) {
-        kv::v1::PutRequest part;
-        part.set_value_chunk(value.substr(off, chunk));
-        ok = writer->Write(part);
+      for (size_t off = chunk; off < value.size(); off += chunk) {
+        if (!writer->Write(message)) break;  // Finish() says why
+        message.Clear();
+        message.set_value_chunk(value.substr(off, chunk));
       }
-      if (ok) writer->WritesDone();
+      writer->WriteLast(message, grpc::WriteOptions());
       return FromGrpcStatus(writer->Finish());
     });
   }
@@ -215,6 +217,7 @@ class GrpcConnection final : public Connection {
     KV_RETURN_IF_ERROR(ValidateBulkRequestSize(total));
     return Call<BulkPutResult>(false, [&](grpc::ClientContext& ctx) -> absl::StatusOr<BulkPutResult> {
       kv::v1::BulkPutResponse response;
+      ctx.set_initial_metadata_corked(true);  // the headers leave with the first message
       std::unique_ptr<grpc::ClientWriter<kv::v1::BulkPutRequest>> writer =
           stub_->BulkPut(&ctx, &response);
       kv::v1::BulkPutRequest message;
@@ -254,9 +257,10 @@ class GrpcConnection final : public Connection {
         if (budget <= 0) send();
       }
       if (ok && (message.items_size() > 0 || !message.continuation().empty() || !sent_any)) {
-        send();
+        writer->WriteLast(message, grpc::WriteOptions());  // also half-closes
+      } else if (ok) {
+        writer->WritesDone();
       }
-      if (ok) writer->WritesDone();
       KV_RETURN_IF_ERROR(FromGrpcStatus(writer->Finish()));
       BulkPutResult result;
       result.successful_key_count = response.successful_key_count();

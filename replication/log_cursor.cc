@@ -37,7 +37,7 @@ absl::StatusOr<bool> LogCursor::Fill(v1::LogBatch* batch) {
   batch->set_sender_applied_sequence(store_->AppliedSequence());
   if (blob_) {
     KV_ASSIGN_OR_RETURN(std::string chunk, blob_->ReadChunk(next_chunk_++));
-    metrics_->AddPushed(0, static_cast<int64_t>(chunk.size()));
+    if (metrics_ != nullptr) metrics_->AddPushed(0, static_cast<int64_t>(chunk.size()));
     batch->set_continuation(std::move(chunk));
     if (next_chunk_ == blob_->ref().chunk_count()) blob_.reset();
     return true;
@@ -56,7 +56,7 @@ absl::StatusOr<bool> LogCursor::Fill(v1::LogBatch* batch) {
     }
   }
   next_ = entries.back().seq + 1;
-  metrics_->AddPushed(static_cast<int64_t>(entries.size()), bytes);
+  if (metrics_ != nullptr) metrics_->AddPushed(static_cast<int64_t>(entries.size()), bytes);
   last_batch_ = absl::Now();
   return true;
 }

@@ -8,6 +8,7 @@
 //
 // Not thread-safe: one stream owns its cursor.
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -37,6 +38,9 @@ struct ReplicationServiceOptions {
   // A TCP stream whose subscriber takes no bytes for this long is closed (a frozen or
   // unreachable subscriber; it reconnects and resumes from its applied sequence).
   absl::Duration send_timeout = absl::Seconds(30);
+  // TCP streams that are caught up share one sender (stream_server.h). Off, each stream
+  // waits, reads and sends on its own thread.
+  bool fanout = true;
 };
 
 // Returns the first log entry to send to `request`'s subscriber, or why it must not be
@@ -47,7 +51,8 @@ absl::StatusOr<uint64_t> FirstToSend(const storage::Store& store,
 
 class LogCursor {
  public:
-  // Starts at log entry `next`. `store` and `metrics` must outlive the cursor.
+  // Starts at log entry `next`. `store` and `metrics` (null: count nothing) must outlive
+  // the cursor.
   LogCursor(storage::Store* store, ReplicationMetrics* metrics,
             const ReplicationServiceOptions& options, uint64_t next);
 
@@ -59,12 +64,22 @@ class LogCursor {
 
   // The next log entry to send.
   uint64_t next() const { return next_; }
+  // True while a chunked value is being sent: the next Fill continues it.
+  bool in_value() const { return blob_ != nullptr; }
+  // Moves to log entry `next`, dropping any value being sent.
+  void Seek(uint64_t next) {
+    next_ = next;
+    blob_.reset();
+  }
 
   // After a commit woke a caught-up stream at `now`: if entries went out less than
   // min_batch_interval ago, returns until when to wait (for the rest of the interval,
   // never beyond a heartbeat) before sending; the wait may end early once a full batch
   // has committed, i.e. the store reached LingerTarget(). nullopt: send now.
   std::optional<absl::Time> LingerUntil(absl::Time now) const;
+  // When entries last went out on this stream (also by another sender of it).
+  absl::Time last_batch() const { return last_batch_; }
+  void NoteBatchSentAt(absl::Time t) { last_batch_ = std::max(last_batch_, t); }
   uint64_t LingerTarget() const {
     return next_ + static_cast<uint64_t>(options_.batch_entries) - 1;
   }

@@ -18,19 +18,25 @@ namespace kv::replication {
 
 namespace v1 = kv::replication::v1;
 
-struct StreamServer::Connection {
-  explicit Connection(Socket s) : socket(std::move(s)) {}
-
-  const Socket socket;  // closed when the last reference goes, after the thread ended
-  std::thread thread;
-  std::atomic<bool> done{false};  // the thread has finished
-
+// Something that waits for the store's sequence: a connection's thread or the fan-out.
+struct StreamServer::Waitable {
   absl::Mutex mu;
   bool stopped ABSL_GUARDED_BY(mu) = false;
   // The store's answer to the current Wait(): its number and outcome.
   uint64_t wait_id ABSL_GUARDED_BY(mu) = 0;
   uint64_t answered_id ABSL_GUARDED_BY(mu) = 0;
   bool reached ABSL_GUARDED_BY(mu) = false;
+};
+
+struct StreamServer::Connection : Waitable {
+  explicit Connection(Socket s) : socket(std::move(s)) {}
+
+  const Socket socket;  // closed when the last reference goes, after the thread ended
+  std::thread thread;
+  std::atomic<bool> done{false};  // the thread has finished
+  // Set by the fan-out when it returns the stream to its thread.
+  bool handed_back ABSL_GUARDED_BY(mu) = false;
+  Handback back ABSL_GUARDED_BY(mu);
 };
 
 absl::StatusOr<std::unique_ptr<StreamServer>> StreamServer::Start(
@@ -43,6 +49,7 @@ absl::StatusOr<std::unique_ptr<StreamServer>> StreamServer::Start(
   std::unique_ptr<StreamServer> server(
       new StreamServer(store, metrics, options, std::move(listener), bound, wake_fd));
   server->accept_thread_ = std::thread([s = server.get()] { s->AcceptLoop(); });
+  if (options.fanout) server->fanout_thread_ = std::thread([s = server.get()] { s->FanoutLoop(); });
   return server;
 }
 
@@ -54,7 +61,8 @@ StreamServer::StreamServer(storage::Store* store, ReplicationMetrics* metrics,
       options_(options),
       listener_(std::move(listener)),
       port_(port),
-      wake_fd_(wake_fd) {}
+      wake_fd_(wake_fd),
+      fanout_wait_(std::make_shared<Waitable>()) {}
 
 StreamServer::~StreamServer() {
   Stop();
@@ -72,6 +80,18 @@ void StreamServer::Stop() {
   const uint64_t one = 1;
   (void)!write(wake_fd_, &one, sizeof(one));
   if (accept_thread_.joinable()) accept_thread_.join();
+  {
+    absl::MutexLock lock(&fanout_mu_);
+    fanout_stopped_ = true;
+    while (!members_.empty()) {
+      HandBackLocked(0, Handback{0, "", absl::UnavailableError("node is shutting down")});
+    }
+  }
+  {
+    absl::MutexLock lock(&fanout_wait_->mu);
+    fanout_wait_->stopped = true;
+  }
+  if (fanout_thread_.joinable()) fanout_thread_.join();
   for (const std::shared_ptr<Connection>& c : connections) {
     {
       absl::MutexLock lock(&c->mu);
@@ -80,6 +100,13 @@ void StreamServer::Stop() {
     shutdown(c->socket.fd(), SHUT_RDWR);  // wakes a thread blocked on the socket
   }
   for (const std::shared_ptr<Connection>& c : connections) c->thread.join();
+}
+
+int StreamServer::open_streams() {
+  absl::MutexLock lock(&mu_);
+  int n = 0;
+  for (const std::shared_ptr<Connection>& c : connections_) n += c->done.load() ? 0 : 1;
+  return n;
 }
 
 void StreamServer::AcceptLoop() {
@@ -165,6 +192,18 @@ absl::Status StreamServer::Stream(const std::shared_ptr<Connection>& c) {
     KV_ASSIGN_OR_RETURN(bool filled, cursor.Fill(&batch));
     if (!filled) {
       if (!request.follow()) return absl::OkStatus();  // caught up
+      // Caught up: the fan-out serves the stream until it has to hand it back.
+      if (Handback back;
+          options_.fanout && JoinFanout(c, cursor.next(), cursor.last_batch(), &back)) {
+        KV_RETURN_IF_ERROR(back.status);
+        if (!back.unsent.empty()) {
+          KV_RETURN_IF_ERROR(SendAll(fd, back.unsent, absl::Now() + options_.send_timeout));
+        }
+        cursor.Seek(back.next);
+        cursor.NoteBatchSentAt(back.last_batch);
+        heartbeat_due = false;
+        continue;
+      }
       if (!heartbeat_due) {
         // Wait for the next commit or the heartbeat; after a commit that came soon after
         // the last batch, for the rest of the batch interval (or a full batch).
@@ -186,27 +225,158 @@ absl::Status StreamServer::Stream(const std::shared_ptr<Connection>& c) {
   }
 }
 
-bool StreamServer::Wait(const std::shared_ptr<Connection>& c, uint64_t seq, absl::Time deadline) {
+bool StreamServer::Wait(const std::shared_ptr<Waitable>& w, uint64_t seq, absl::Time deadline) {
   if (store_->AppliedSequence() >= seq) return true;
   uint64_t id;
   {
-    absl::MutexLock lock(&c->mu);
-    id = ++c->wait_id;
+    absl::MutexLock lock(&w->mu);
+    if (w->stopped) return false;
+    id = ++w->wait_id;
   }
   // The store may answer after this wait gave up (Stop): the id tells answers apart.
-  store_->WaitForSequence(seq, deadline, [c, id](bool reached) {
-    absl::MutexLock lock(&c->mu);
-    if (c->wait_id != id) return;
-    c->answered_id = id;
-    c->reached = reached;
+  store_->WaitForSequence(seq, deadline, [w, id](bool reached) {
+    absl::MutexLock lock(&w->mu);
+    if (w->wait_id != id) return;
+    w->answered_id = id;
+    w->reached = reached;
   });
-  absl::MutexLock lock(&c->mu);
-  auto answered = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(c->mu) {
-    return c->answered_id == id || c->stopped;
+  absl::MutexLock lock(&w->mu);
+  auto answered = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(w->mu) {
+    return w->answered_id == id || w->stopped;
   };
   // The store answers at the deadline; the margin only guards against a lost answer.
-  c->mu.AwaitWithDeadline(absl::Condition(&answered), deadline + absl::Seconds(1));
-  return c->answered_id == id && c->reached;
+  w->mu.AwaitWithDeadline(absl::Condition(&answered), deadline + absl::Seconds(1));
+  return w->answered_id == id && w->reached;
+}
+
+bool StreamServer::JoinFanout(const std::shared_ptr<Connection>& c, uint64_t next,
+                              absl::Time last_batch, Handback* back) {
+  {
+    absl::MutexLock lock(&fanout_mu_);
+    if (fanout_stopped_) return false;
+    if (members_.empty()) {
+      fanout_next_ = next;  // an idle fan-out moves to its first member
+    } else if (fanout_next_ != next) {
+      return false;
+    }
+    {
+      absl::MutexLock c_lock(&c->mu);
+      c->handed_back = false;
+    }
+    fanout_last_batch_ = std::max(fanout_last_batch_, last_batch);
+    members_.push_back(c);
+  }
+  absl::MutexLock lock(&c->mu);
+  auto returned = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(c->mu) {
+    return c->handed_back || c->stopped;
+  };
+  c->mu.Await(absl::Condition(&returned));
+  if (!c->handed_back) {  // Stop(): it hands every member back itself
+    back->status = absl::UnavailableError("node is shutting down");
+    return true;
+  }
+  *back = std::move(c->back);
+  return true;
+}
+
+void StreamServer::HandBackLocked(size_t i, Handback back) {
+  std::shared_ptr<Connection> c = std::move(members_[i]);
+  members_.erase(members_.begin() + static_cast<ptrdiff_t>(i));
+  back.last_batch = fanout_last_batch_;
+  absl::MutexLock lock(&c->mu);
+  c->back = std::move(back);
+  c->handed_back = true;
+}
+
+void StreamServer::FanoutLoop() {
+  LogCursor cursor(store_, /*metrics=*/nullptr, options_, 0);
+  v1::LogBatch batch;
+  std::string frame;
+  bool heartbeat_due = false;
+  for (;;) {
+    uint64_t next;
+    {
+      absl::MutexLock lock(&fanout_mu_);
+      auto busy = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(fanout_mu_) {
+        return fanout_stopped_ || !members_.empty();
+      };
+      fanout_mu_.Await(absl::Condition(&busy));
+      if (fanout_stopped_) return;
+      next = fanout_next_;
+      cursor.NoteBatchSentAt(fanout_last_batch_);
+    }
+    if (cursor.next() != next) cursor.Seek(next);
+    if (!heartbeat_due) {
+      // The next commit, or the heartbeat; after a commit that came soon after the last
+      // batch, the rest of the batch interval (or a full batch).
+      const bool reached = Wait(fanout_wait_, next, absl::Now() + options_.heartbeat);
+      heartbeat_due = !reached;
+      if (reached) {
+        if (std::optional<absl::Time> until = cursor.LingerUntil(absl::Now())) {
+          Wait(fanout_wait_, cursor.LingerTarget(), *until);
+        }
+      }
+    }
+    absl::StatusOr<bool> filled = cursor.Fill(&batch);
+    absl::MutexLock lock(&fanout_mu_);
+    if (fanout_stopped_) return;
+    if (fanout_next_ != next || members_.empty()) continue;  // moved meanwhile: start over
+    if (!filled.ok()) {
+      while (!members_.empty()) HandBackLocked(0, Handback{next, "", filled.status()});
+      continue;
+    }
+    if (cursor.in_value()) {
+      // A chunked value: each stream sends it, and its continuations, itself.
+      while (!members_.empty()) HandBackLocked(0, Handback{next, "", absl::OkStatus()});
+      cursor.Seek(next);
+      continue;
+    }
+    if (!*filled && !heartbeat_due) continue;  // woken, but nothing to send yet
+    int64_t bytes = 0;
+    for (const v1::LogEntry& e : batch.entries()) {
+      if (e.has_record()) bytes += static_cast<int64_t>(e.record().value_chunk().size());
+    }
+    frame.clear();
+    AppendFrame(FrameType::kBatch, batch, &frame);
+    if (batch.entries_size() > 0) fanout_last_batch_ = cursor.last_batch();
+    ShipLocked(frame, cursor.next(), batch.entries_size(), bytes);
+    heartbeat_due = false;
+  }
+}
+
+void StreamServer::ShipLocked(const std::string& frame, uint64_t next_after, int64_t entries,
+                              int64_t bytes) {
+  for (size_t i = 0; i < members_.size();) {
+    const int fd = members_[i]->socket.fd();
+    size_t sent = 0;
+    absl::Status failed;
+    while (sent < frame.size()) {
+      const ssize_t n =
+          send(fd, frame.data() + sent, frame.size() - sent, MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (n > 0) {
+        sent += static_cast<size_t>(n);
+      } else if (n < 0 && errno == EINTR) {
+        continue;
+      } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        break;  // the socket is full: the stream's own thread waits for it
+      } else {
+        failed = absl::UnavailableError(absl::StrCat("send: ", std::strerror(errno)));
+        break;
+      }
+    }
+    if (!failed.ok()) {
+      HandBackLocked(i, Handback{next_after, "", failed});
+      continue;
+    }
+    metrics_->AddPushed(entries, bytes);
+    if (sent < frame.size()) {
+      HandBackLocked(i, Handback{next_after, frame.substr(sent), absl::OkStatus()});
+      continue;
+    }
+    ++i;
+  }
+  fanout_next_ = next_after;
+  ++fanout_batches_;
 }
 
 }  // namespace kv::replication

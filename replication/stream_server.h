@@ -6,12 +6,23 @@
 // pays one thread wake-up per batch: a thread blocked in poll(2) on its socket, where a
 // gRPC stream wakes a poller thread that hands each message to a callback thread.
 //
+// Every caught-up stream is served by one shared sender, the fan-out: it waits for the
+// next commit once, reads and encodes each batch once, and writes the same frame to
+// every member's socket without blocking. So the origin pays one wake-up, one log read
+// and one encoding per batch, not one per edge. A stream leaves the fan-out for its own
+// thread (with whatever part of the frame its socket did not take) when its socket is
+// full or fails, or before a chunked value (whose continuations each stream sends
+// itself), and rejoins when it has caught up again.
+//
 // Invariants / thread safety
-// - One thread per connection, blocked in poll(2) on its socket or waiting for the next
-//   commit (the committer only wakes it). A stream holds at most one batch (<= ~1 MiB
-//   plus one stored chunk): a slow subscriber fills its socket's buffers and then waits,
-//   a subscriber that takes nothing for send_timeout is closed, so a slow or dead one
-//   costs a thread, a cursor and one batch, and never slows commits.
+// - One thread per connection: it handshakes, catches up, and while its stream is in the
+//   fan-out waits for it to be handed back. A stream holds at most one batch (<= ~1 MiB
+//   plus one stored chunk): a slow subscriber fills its socket's buffers and then waits
+//   on its own thread; one that takes no bytes for send_timeout is closed. So a slow or
+//   dead subscriber costs a thread, a cursor and one batch, never slows commits or the
+//   other streams (the fan-out never blocks on a socket).
+// - A stream joins the fan-out only at the fan-out's own position, so every member gets
+//   every entry exactly once, in order.
 // - At most kMaxStreams connections; more are closed at once.
 // - Stop() (also run by the destructor) ends every stream and joins every thread.
 // Thread-safe.
@@ -49,13 +60,25 @@ class StreamServer {
   int port() const { return port_; }
   // Connections accepted so far.
   int64_t streams_opened() const { return streams_opened_.load(); }
+  // Batches (and heartbeats) the fan-out has sent, each once for all its members.
+  int64_t fanout_batches() const { return fanout_batches_.load(); }
+  // Connections whose stream has not ended.
+  int open_streams();
 
   // Ends every stream (subscribers see the connection close and reconnect elsewhere or
   // later), refuses new ones and joins every thread. Idempotent.
   void Stop();
 
  private:
+  struct Waitable;
   struct Connection;
+  // What a stream brings back from the fan-out.
+  struct Handback {
+    uint64_t next = 0;    // the next entry to send
+    std::string unsent;   // the rest of a frame its socket did not take
+    absl::Status status;  // not OK: the connection failed (or the server stops)
+    absl::Time last_batch = absl::InfinitePast();  // when the fan-out last sent entries
+  };
 
   StreamServer(storage::Store* store, ReplicationMetrics* metrics,
                ReplicationServiceOptions options, Socket listener, int port, int wake_fd);
@@ -65,8 +88,21 @@ class StreamServer {
   void Serve(const std::shared_ptr<Connection>& c);
   // Streams to `c` until it fails or ends; returns why.
   absl::Status Stream(const std::shared_ptr<Connection>& c);
-  // Waits until the store reaches `seq` (true), `deadline` or Stop() (false).
-  bool Wait(const std::shared_ptr<Connection>& c, uint64_t seq, absl::Time deadline);
+  // Waits until the store reaches `seq` (true), `deadline` or the waiter stops (false).
+  bool Wait(const std::shared_ptr<Waitable>& w, uint64_t seq, absl::Time deadline);
+
+  // Hands `c`, caught up at `next`, to the fan-out and waits until it comes back. False
+  // (at once) if the fan-out is elsewhere in the log: the stream waits on its own.
+  // `last_batch`: when the stream last sent entries (the batch interval goes on).
+  bool JoinFanout(const std::shared_ptr<Connection>& c, uint64_t next, absl::Time last_batch,
+                  Handback* back);
+  void FanoutLoop();
+  // Writes `frame` to every member without blocking; hands back those whose socket did
+  // not take all of it. `entries`/`bytes`: what the frame carries, for the metrics.
+  void ShipLocked(const std::string& frame, uint64_t next_after, int64_t entries, int64_t bytes)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(fanout_mu_);
+  // Returns member `i` to its thread (removing it from the members).
+  void HandBackLocked(size_t i, Handback back) ABSL_EXCLUSIVE_LOCKS_REQUIRED(fanout_mu_);
 
   storage::Store* const store_;
   ReplicationMetrics* const metrics_;
@@ -76,10 +112,21 @@ class StreamServer {
   const int wake_fd_;  // eventfd: stops the accept loop
   std::thread accept_thread_;
   std::atomic<int64_t> streams_opened_{0};
+  std::atomic<int64_t> fanout_batches_{0};
 
   absl::Mutex mu_;
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::shared_ptr<Connection>> connections_ ABSL_GUARDED_BY(mu_);
+
+  // The fan-out. Its thread waits on fanout_wait_; joins and hand-backs under fanout_mu_.
+  std::shared_ptr<Waitable> fanout_wait_;
+  std::thread fanout_thread_;
+  absl::Mutex fanout_mu_ ABSL_ACQUIRED_AFTER(mu_);
+  bool fanout_stopped_ ABSL_GUARDED_BY(fanout_mu_) = false;
+  uint64_t fanout_next_ ABSL_GUARDED_BY(fanout_mu_) = 0;  // 0: no position yet
+  // When entries last went out to any member (the batch interval spans joins).
+  absl::Time fanout_last_batch_ ABSL_GUARDED_BY(fanout_mu_) = absl::InfinitePast();
+  std::vector<std::shared_ptr<Connection>> members_ ABSL_GUARDED_BY(fanout_mu_);
 };
 
 }  // namespace kv::replication

@@ -26,6 +26,8 @@
 # kv-bench --drain),
 # POLL_INTERVAL_US (0: kv-bench --poll-interval-us; raise it to take fewer reads from the
 # edges at the cost of resolution),
+# COMPARE_GRPC (0; 1 adds section a2: the LAN cluster again with
+# replication.stream_transport: grpc, the same measurement, printed beside a),
 # CONFIG (<repo>/cluster-configs/local-1+8.yaml), RESULTS_DIR (if set, every kv-bench JSON
 # is kept there), TMPDIR (where the temp dir goes: node data included, so fsync cost is
 # that file system's; TMPDIR=/dev/shm takes the disk out of the measurement).
@@ -154,14 +156,18 @@ free_ports() {
   done
 }
 
-# make_config lan|wan OUT: writes a copy of CONFIG with every grpc/metrics address on a
-# free port; "lan" turns the latency model off.
+# make_config lan|lan-grpc|wan OUT: writes a copy of CONFIG with every grpc/metrics
+# address on a free port; "lan" turns the latency model off; "lan-grpc" also has the
+# edges follow the origin over gRPC Subscribe instead of the TCP stream.
 make_config() {
   local mode="$1" out="$2"
   free_ports "$(grep -cE '^[[:space:]]+(grpc|metrics):' "$CONFIG")"
-  awk -v lan="$([[ "$mode" == lan ]] && echo 1 || echo 0)" -v ports="${FREE_PORTS[*]}" '
+  awk -v lan="$([[ "$mode" == lan* ]] && echo 1 || echo 0)" \
+    -v grpc="$([[ "$mode" == lan-grpc ]] && echo 1 || echo 0)" -v ports="${FREE_PORTS[*]}" '
     BEGIN { split(ports, p, " "); i = 0 }
+    /^[[:space:]]+stream_transport:/ { next }
     /^[^[:space:]#]/ { in_latency = ($0 ~ /^latency:/) }
+    grpc && /^replication:/ { print; print "  stream_transport: grpc"; next }
     in_latency && lan && /^[[:space:]]+enabled:/ { sub(/enabled:.*/, "enabled: false") }
     /^[[:space:]]+(grpc|metrics):/ { i++; sub(/[0-9.]+:[0-9]+/, "127.0.0.1:" p[i]) }
     { print }' "$CONFIG" >"$out"
@@ -407,6 +413,23 @@ for id in "${LAN_EDGES[@]}"; do LAN_EDGE_ADDRS+="${NODE_GRPC[lan/$id]} "; done
 measure lan "${NODE_GRPC[lan/$LAN_ORIGIN]}" "$LAN_EDGE_ADDRS" lan "$LAN_ORIGIN" "${LAN_EDGES[*]}"
 print_header
 print_row "EdgeKV LAN (1 origin + 8 edges)" lan
+
+if [[ "${COMPARE_GRPC:-0}" == 1 ]]; then
+  section "a2) The same over gRPC Subscribe (replication.stream_transport: grpc)"
+  start_cluster lang lan-grpc
+  LANG_ORIGIN="$(role_ids lang origin)"
+  mapfile -t LANG_EDGES < <(role_ids lang edge)
+  LANG_EDGE_ADDRS=""
+  for id in "${LANG_EDGES[@]}"; do LANG_EDGE_ADDRS+="${NODE_GRPC[lang/$id]} "; done
+  measure lang "${NODE_GRPC[lang/$LANG_ORIGIN]}" "$LANG_EDGE_ADDRS" lang "$LANG_ORIGIN" \
+    "${LANG_EDGES[*]}"
+  LANG_PIDS=()
+  for id in ${CLUSTER_IDS[lang]}; do LANG_PIDS+=("${NODE_PID[lang/$id]}"); done
+  stop_pids "${LANG_PIDS[@]}"
+  print_header
+  print_row "EdgeKV LAN, TCP stream (default)" lan
+  print_row "EdgeKV LAN, gRPC Subscribe" lang
+fi
 
 # --- b) Redis -------------------------------------------------------------------------------
 section "b) Redis $(redis-server --version | grep -o 'v=[0-9.]*' | cut -c3-): master + 8 replicas on loopback, no persistence"

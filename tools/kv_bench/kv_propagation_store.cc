@@ -35,6 +35,8 @@ absl::StatusOr<uint64_t> KvPropagationStore::Write(const std::string& key,
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + absl::ToChronoNanoseconds(timeout_));
   kv::v1::PutResponse response;
+  // As the SDK does: headers, value and half-close in one write.
+  context.set_initial_metadata_corked(true);
   std::unique_ptr<grpc::ClientWriter<kv::v1::PutRequest>> writer =
       stub_->Put(&context, &response);
   kv::v1::PutRequest request;
@@ -42,8 +44,7 @@ absl::StatusOr<uint64_t> KvPropagationStore::Write(const std::string& key,
   request.set_key(key);
   request.set_value_size(static_cast<int64_t>(value.size()));
   request.set_value_chunk(value);
-  writer->Write(request);  // a failure shows in Finish()
-  writer->WritesDone();
+  writer->WriteLast(request, grpc::WriteOptions());  // a failure shows in Finish()
   if (const grpc::Status status = writer->Finish(); !status.ok()) {
     return kv::FromGrpcStatus(status);
   }
