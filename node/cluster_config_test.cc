@@ -69,7 +69,7 @@ TEST(ClusterConfigTest, ReplicationSettingsDefaultAndParse) {
   absl::StatusOr<ClusterConfig> plain =
       ClusterConfig::Parse("nodes: [{id: a, role: origin, grpc: 'x:1'}]");
   ASSERT_TRUE(plain.ok()) << plain.status();
-  EXPECT_EQ(plain->replication.min_batch_interval, absl::Milliseconds(2));
+  EXPECT_EQ(plain->replication.min_batch_interval, absl::Milliseconds(1));
   EXPECT_TRUE(plain->replication.stream_over_tcp);
   absl::StatusOr<ClusterConfig> tuned = ClusterConfig::Parse(
       "nodes: [{id: a, role: origin, grpc: 'x:1'}]\n"

@@ -34,7 +34,7 @@ struct ReplicationServiceOptions {
   // waits out the rest of it (or until a full batch has accumulated), so under a steady
   // stream of writes each message carries several entries: a replica's cost is mostly
   // per message. An idle stream sends at once. 0 sends every commit as it comes.
-  absl::Duration min_batch_interval = absl::Milliseconds(2);
+  absl::Duration min_batch_interval = absl::Milliseconds(1);
   // A TCP stream whose subscriber takes no bytes for this long is closed (a frozen or
   // unreachable subscriber; it reconnects and resumes from its applied sequence).
   absl::Duration send_timeout = absl::Seconds(30);
