@@ -1,5 +1,7 @@
 #include "replication/stream_server.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -139,6 +141,13 @@ void StreamServer::AcceptLoop() {
       continue;  // closing the socket refuses it
     }
     ++streams_opened_;
+    // A subscriber that vanished without a reset (its host is gone) fails the
+    // connection once sent data stays unacknowledged this long, instead of after the
+    // kernel's ~15 minutes of retransmissions.
+    const unsigned int user_timeout_ms =
+        static_cast<unsigned int>(absl::ToInt64Milliseconds(options_.send_timeout));
+    (void)setsockopt(accepted->fd(), IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout_ms,
+                     sizeof(user_timeout_ms));
     auto c = std::make_shared<Connection>(std::move(*accepted));
     connections_.push_back(c);
     c->thread = std::thread([this, c] { Serve(c); });
