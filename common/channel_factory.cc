@@ -152,6 +152,9 @@ absl::StatusOr<std::string> BridgedChannelFactory::RouteStream(const PeerAddress
   if (it == link->streams.end()) {
     absl::StatusOr<std::unique_ptr<LinkBridge>> bridge = StartBridgeLocked(peer, address);
     if (!bridge.ok()) return bridge.status();
+    // A peer serves one stream port at a time (a restart picks a new one): bridges to
+    // its old ones only hold dead connections.
+    link->streams.clear();
     it = link->streams.emplace(address, std::move(*bridge)).first;
   }
   return it->second->address();

@@ -103,10 +103,11 @@ absl::StatusOr<Socket> ListenTcp(const std::string& host, int port, int* bound_p
   if (s.valid()) (void)setsockopt(s.fd(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
   const bool ok = s.valid() && bind(s.fd(), ai->ai_addr, ai->ai_addrlen) == 0 &&
                   listen(s.fd(), SOMAXCONN) == 0;
+  const int err = errno;
   freeaddrinfo(ai);
   if (!ok) {
     return absl::UnavailableError(
-        absl::StrCat("cannot listen on ", host, ":", port, ": ", std::strerror(errno)));
+        absl::StrCat("cannot listen on ", host, ":", port, ": ", std::strerror(err)));
   }
   sockaddr_storage local{};
   socklen_t len = sizeof(local);
@@ -119,7 +120,8 @@ absl::StatusOr<Socket> ListenTcp(const std::string& host, int port, int* bound_p
   return s;
 }
 
-absl::StatusOr<Socket> ConnectTcp(const std::string& address, absl::Time deadline) {
+absl::StatusOr<Socket> ConnectTcp(const std::string& address, absl::Time deadline,
+                                  const std::function<bool(int fd)>& on_socket) {
   std::string host;
   int port = 0;
   if (absl::Status s = SplitHostPort(address, &host, &port); !s.ok()) return s;
@@ -127,6 +129,10 @@ absl::StatusOr<Socket> ConnectTcp(const std::string& address, absl::Time deadlin
   if (!resolved.ok()) return resolved.status();
   addrinfo* ai = *resolved;
   Socket s(socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (s.valid() && on_socket && !on_socket(s.fd())) {
+    freeaddrinfo(ai);
+    return absl::CancelledError(absl::StrCat("connecting to ", address, " was cancelled"));
+  }
   int rc = s.valid() ? connect(s.fd(), ai->ai_addr, ai->ai_addrlen) : -1;
   int err = errno;
   freeaddrinfo(ai);
@@ -162,15 +168,21 @@ absl::StatusOr<Socket> AcceptTcp(const Socket& listener) {
 }
 
 absl::Status SendAll(int fd, absl::string_view data, absl::Time deadline) {
+  return SendAll(fd, data, deadline, absl::InfiniteDuration());
+}
+
+absl::Status SendAll(int fd, absl::string_view data, absl::Time deadline, absl::Duration idle) {
+  absl::Time progress_deadline = std::min(deadline, absl::Now() + idle);
   while (!data.empty()) {
     const ssize_t n = send(fd, data.data(), data.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n > 0) {
       data.remove_prefix(static_cast<size_t>(n));
+      if (idle != absl::InfiniteDuration()) progress_deadline = std::min(deadline, absl::Now() + idle);
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      absl::StatusOr<bool> ready = WaitReady(fd, POLLOUT, deadline);
+      absl::StatusOr<bool> ready = WaitReady(fd, POLLOUT, progress_deadline);
       if (!ready.ok()) return ready.status();
       if (!*ready) return absl::DeadlineExceededError("the peer took no data in time");
       continue;

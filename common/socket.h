@@ -5,6 +5,7 @@
 // stream. Every call waits in poll(2) with the time left until its deadline, so a
 // silent peer never blocks a thread past it; sockets are TCP_NODELAY and CLOEXEC.
 
+#include <functional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -45,8 +46,11 @@ absl::Status SplitHostPort(absl::string_view address, std::string* host, int* po
 absl::StatusOr<Socket> ListenTcp(const std::string& host, int port, int* bound_port);
 
 // Connects to "host:port" before `deadline`: UNAVAILABLE naming the address on failure,
-// DEADLINE_EXCEEDED if it takes too long.
-absl::StatusOr<Socket> ConnectTcp(const std::string& address, absl::Time deadline);
+// DEADLINE_EXCEEDED if it takes too long. `on_socket`, if given, sees the descriptor
+// before the connect starts (so another thread can shutdown(2) it to cut the wait short)
+// and may refuse it (CANCELLED).
+absl::StatusOr<Socket> ConnectTcp(const std::string& address, absl::Time deadline,
+                                  const std::function<bool(int fd)>& on_socket = nullptr);
 
 // Accepts one connection if one is pending (the listener is non-blocking); an invalid
 // Socket if none is.
@@ -55,6 +59,9 @@ absl::StatusOr<Socket> AcceptTcp(const Socket& listener);
 // Writes all of `data` before `deadline`: DEADLINE_EXCEEDED if the peer does not take it
 // in time, UNAVAILABLE if the connection fails.
 absl::Status SendAll(int fd, absl::string_view data, absl::Time deadline);
+// The same, but DEADLINE_EXCEEDED also once the peer takes no byte for `idle`: a slow
+// reader that keeps taking data is not cut off, a stalled one is.
+absl::Status SendAll(int fd, absl::string_view data, absl::Time deadline, absl::Duration idle);
 
 // Reads what is available (at most `max` bytes) into `out` and returns how much, waiting
 // until `deadline` for the first byte: DEADLINE_EXCEEDED if none came, UNAVAILABLE on

@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 
 #include <string>
+#include <atomic>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -91,6 +92,45 @@ TEST(SocketTest, SendAllGivesUpWhenThePeerTakesNothing) {
   const std::string data(64 << 20, 'x');
   EXPECT_EQ(SendAll(client->fd(), data, absl::Now() + absl::Milliseconds(500)).code(),
             absl::StatusCode::kDeadlineExceeded);
+}
+
+TEST(SocketTest, AnIdleTimeoutSparesASlowReaderThatKeepsReading) {
+  int port = 0;
+  absl::StatusOr<Socket> listener = ListenTcp("127.0.0.1", 0, &port);
+  ASSERT_TRUE(listener.ok()) << listener.status();
+  absl::StatusOr<Socket> client =
+      ConnectTcp(absl::StrCat("127.0.0.1:", port), absl::Now() + absl::Seconds(10));
+  ASSERT_TRUE(client.ok()) << client.status();
+  Socket server;
+  for (const absl::Time deadline = absl::Now() + absl::Seconds(10);
+       !server.valid() && absl::Now() < deadline;) {
+    absl::StatusOr<Socket> accepted = AcceptTcp(*listener);
+    ASSERT_TRUE(accepted.ok()) << accepted.status();
+    if (accepted->valid()) server = std::move(*accepted);
+  }
+  ASSERT_TRUE(server.valid());
+  // The reader takes 64 KiB every 10 ms: the whole transfer takes longer than the idle
+  // timeout, but no pause comes near it.
+  const std::string data(24 << 20, 'x');
+  constexpr absl::Duration kIdle = absl::Milliseconds(1500);
+  std::atomic<bool> done{false};
+  std::thread reader([&] {
+    std::string buffer(64 * 1024, '\0');
+    size_t total = 0;
+    while (total < data.size()) {
+      absl::StatusOr<size_t> n = ReceiveSome(server.fd(), buffer.data(), buffer.size(),
+                                             absl::Now() + absl::Seconds(30));
+      if (!n.ok()) break;
+      total += *n;
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+    done = true;
+  });
+  const absl::Time start = absl::Now();
+  EXPECT_THAT(SendAll(client->fd(), data, absl::InfiniteFuture(), kIdle), IsOk());
+  EXPECT_GT(absl::Now() - start, kIdle);  // an overall deadline of kIdle would have failed
+  reader.join();
+  EXPECT_TRUE(done.load());
 }
 
 TEST(SocketTest, ConnectingToAClosedPortIsUnavailable) {

@@ -24,6 +24,8 @@ namespace {
 
 // Bounds asking the origin for its stream's address, connecting, and subscribing.
 constexpr absl::Duration kStreamAddressTimeout = absl::Seconds(5);
+// Consecutive failed connects to the TCP stream before one attempt over gRPC.
+constexpr int kTcpAttemptsBeforeGrpc = 3;
 
 }  // namespace
 
@@ -186,10 +188,28 @@ v1::SubscribeRequest Follower::NextRequest(bool* fresh) const {
 absl::Status Follower::Stream() {
   std::unique_ptr<v1::Replication::Stub> stub = v1::Replication::NewStub(channels_->Dial(origin_));
   if (options_.transport == StreamTransport::kGrpc) return StreamGrpc(stub.get());
+  if (tcp_connect_failures_ >= kTcpAttemptsBeforeGrpc) {
+    // The origin's stream port cannot be reached (a firewall, a port mapping): follow
+    // over gRPC this time, and try TCP again after it.
+    KV_LOG_WARNING("cannot reach the TCP replication stream of origin ", origin_.id, " (",
+                   tcp_connect_failures_, " attempts); following over gRPC");
+    tcp_connect_failures_ = 0;
+    return StreamGrpc(stub.get());
+  }
   grpc::ClientContext ctx;
   ctx.set_deadline(absl::ToChronoTime(absl::Now() + kStreamAddressTimeout));
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return absl::CancelledError("stopping");
+    context_ = &ctx;  // Stop() cancels the call
+    last_message_ = absl::Now();
+  }
   v1::StreamAddressResponse address;
   grpc::Status asked = stub->StreamAddress(&ctx, v1::StreamAddressRequest(), &address);
+  {
+    absl::MutexLock lock(&mu_);
+    context_ = nullptr;
+  }
   if (asked.error_code() == grpc::StatusCode::UNIMPLEMENTED || (asked.ok() && address.port() == 0)) {
     return StreamGrpc(stub.get());  // the origin serves no TCP stream
   }
@@ -204,16 +224,24 @@ absl::Status Follower::StreamTcp(int port) {
   const std::string target = absl::StrCat(
       absl::StrContains(host, ':') ? absl::StrCat("[", host, "]") : host, ":", port);
   KV_ASSIGN_OR_RETURN(std::string route, channels_->RouteStream(origin_, target));
-  KV_ASSIGN_OR_RETURN(Socket socket, ConnectTcp(route, absl::Now() + kStreamAddressTimeout));
-  {
-    absl::MutexLock lock(&mu_);
-    if (stopping_) return absl::CancelledError("stopping");
-    socket_ = socket.fd();
-  }
   absl::Cleanup forget = [this] {
     absl::MutexLock lock(&mu_);
     socket_ = -1;  // before the socket closes, so Stop() never touches a reused descriptor
   };
+  // The descriptor is published before connecting, so Stop() cuts a slow connect short.
+  absl::StatusOr<Socket> connected =
+      ConnectTcp(route, absl::Now() + kStreamAddressTimeout, [this](int fd) {
+        absl::MutexLock lock(&mu_);
+        if (stopping_) return false;
+        socket_ = fd;
+        return true;
+      });
+  if (!connected.ok()) {
+    if (connected.status().code() != absl::StatusCode::kCancelled) ++tcp_connect_failures_;
+    return connected.status();
+  }
+  tcp_connect_failures_ = 0;
+  Socket socket = std::move(*connected);
   bool fresh = false;
   std::string out(kStreamMagic);
   AppendFrame(FrameType::kSubscribe, NextRequest(&fresh), &out);
@@ -224,7 +252,8 @@ absl::Status Follower::StreamTcp(int port) {
   v1::LogBatch batch;
   bool first = true;
   for (;;) {
-    absl::StatusOr<Frame> frame = reader.Next(absl::Now() + options_.silence_timeout);
+    // The origin heartbeats every second: silence (not a slow, large frame) means trouble.
+    absl::StatusOr<Frame> frame = reader.NextWithIdleTimeout(options_.silence_timeout);
     if (!frame.ok()) {
       {
         absl::MutexLock lock(&mu_);
@@ -241,6 +270,11 @@ absl::Status Follower::StreamTcp(int port) {
       v1::StreamEnd end;
       if (!end.ParseFromArray(frame->payload.data(), size)) {
         return absl::DataLossError("replication stream: a malformed end frame");
+      }
+      if (end.code() <= 0 || end.code() > static_cast<int>(absl::StatusCode::kUnauthenticated)) {
+        return end.code() == 0 ? absl::OkStatus()
+                               : absl::UnknownError(absl::StrCat("stream ended with code ",
+                                                                 end.code(), ": ", end.message()));
       }
       return absl::Status(static_cast<absl::StatusCode>(end.code()), end.message());
     }

@@ -96,6 +96,7 @@ class Follower {
   std::function<void(const absl::Status&)> on_needs_repair_;
 
   std::atomic<bool> connected_{false};
+  int tcp_connect_failures_ = 0;  // consecutive; the follower thread only
 
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

@@ -36,7 +36,8 @@ struct ReplicationServiceOptions {
   // per message. An idle stream sends at once. 0 sends every commit as it comes.
   absl::Duration min_batch_interval = absl::Milliseconds(1);
   // A TCP stream whose subscriber takes no bytes for this long is closed (a frozen or
-  // unreachable subscriber; it reconnects and resumes from its applied sequence).
+  // unreachable subscriber; it reconnects and resumes from its applied sequence). A slow
+  // subscriber that keeps taking bytes is not.
   absl::Duration send_timeout = absl::Seconds(30);
   // TCP streams that are caught up share one sender (stream_server.h). Off, each stream
   // waits, reads and sends on its own thread.

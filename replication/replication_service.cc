@@ -111,6 +111,7 @@ class ReplicationService::SubscribeReactor final : public grpc::ServerWriteReact
   // After an idle wait: a commit (reached) or the heartbeat. After a linger: whatever
   // accumulated.
   void WokenLocked(bool reached, bool lingering) {
+    if (finished_) return;  // ended (cancelled, stopped) before OnDone: no cursor left
     if (!lingering) {
       heartbeat_due_ = !reached;
       if (reached) {
@@ -166,6 +167,7 @@ bool ReplicationService::Register(const std::shared_ptr<StreamState>& state) {
 }
 
 void ReplicationService::Stop() {
+  tcp_port_ = 0;  // subscribers asking now follow over gRPC, which refuses them too
   if (tcp_) tcp_->Stop();
   std::vector<std::weak_ptr<StreamState>> streams;
   {

@@ -7,6 +7,7 @@
 
 #include "absl/synchronization/notification.h"
 #include "common/channel_factory.h"
+#include "common/socket.h"
 #include "common/testing/status_matchers.h"
 #include "leveldb/helpers/memenv.h"
 #include "replication/follower.h"
@@ -236,6 +237,59 @@ TEST_P(ReplicationServiceTest, AReplicaBehindTheRetainedLogAsksForRepair) {
   absl::MutexLock lock(&mu_);
   EXPECT_EQ(repair_requests_[0].code(), absl::StatusCode::kOutOfRange);
   EXPECT_EQ(replica_->AppliedSequence(), 0u);
+}
+
+// Dials peers directly but routes their TCP streams to a port nobody listens on, as a
+// firewall in front of the stream port would.
+class UnreachableStreams final : public ChannelFactory {
+ public:
+  UnreachableStreams() : inner_(MakeTcpChannelFactory()) {
+    absl::StatusOr<Socket> closed = ListenTcp("127.0.0.1", 0, &closed_port_);
+    EXPECT_TRUE(closed.ok());
+  }  // the listener closes here: connecting to closed_port_ is refused
+  std::shared_ptr<grpc::Channel> Dial(const PeerAddress& peer) override {
+    return inner_->Dial(peer);
+  }
+  absl::StatusOr<std::string> RouteStream(const PeerAddress&, const std::string&) override {
+    return absl::StrCat("127.0.0.1:", closed_port_);
+  }
+
+ private:
+  std::unique_ptr<ChannelFactory> inner_;
+  int closed_port_ = 0;
+};
+
+TEST_P(ReplicationServiceTest, AStreamPortThatCannotBeReachedFallsBackToGrpc) {
+  channels_ = std::make_unique<UnreachableStreams>();
+  MakeNamespace("t", kNs);
+  ASSERT_THAT(Put(kNs, "k", "v"), IsOk());
+  StartFollower();
+  ASSERT_TRUE(CaughtUp());
+  EXPECT_THAT(ReplicaValue("k"), Optional(std::string("v")));
+  EXPECT_EQ(service_->tcp_streams_opened(), 0);
+}
+
+TEST_P(ReplicationServiceTest, StopIsPromptWhileTheOriginDoesNotAnswer) {
+  auto bridged = std::make_unique<BridgedChannelFactory>("r", LatencyModel());
+  BridgedChannelFactory* links = bridged.get();
+  links->Blackhole("origin", true);  // connections open, but no byte gets through
+  channels_ = std::move(bridged);
+  StartFollower();
+  // Wait until it is inside its first call to the origin.
+  for (int i = 0; i < 1000; ++i) {
+    std::optional<LinkBridgeStats> stats = links->Stats("origin");
+    if (stats && stats->connections_accepted > 0) break;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  ASSERT_THAT(links->Stats("origin"), ::testing::Optional(::testing::Field(
+                                          &LinkBridgeStats::connections_accepted, ::testing::Gt(0u))));
+  const absl::Time start = absl::Now();
+  follower_->Stop();
+  // Without cancelling, it would wait out its 5 s deadlines (asking, connecting).
+  EXPECT_LT(absl::Now() - start, absl::Seconds(4));
+  EXPECT_EQ(replica_->AppliedSequence(), 0u);
+  follower_.reset();
+  channels_.reset();  // resets the held connections, so the server shuts down at once
 }
 
 INSTANTIATE_TEST_SUITE_P(Transports, ReplicationServiceTest,

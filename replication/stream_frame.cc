@@ -1,5 +1,6 @@
 #include "replication/stream_frame.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -29,7 +30,7 @@ void FrameReader::Feed(absl::string_view bytes) {
   end_ += bytes.size();
 }
 
-absl::Status FrameReader::Fill(size_t n, absl::Time deadline) {
+absl::Status FrameReader::Fill(size_t n, absl::Time deadline, absl::Duration idle) {
   while (buffered() < n) {
     if (fd_ < 0) return absl::UnavailableError("the stream ended");
     if (start_ > 0) {
@@ -41,14 +42,24 @@ absl::Status FrameReader::Fill(size_t n, absl::Time deadline) {
     }
     const size_t want = std::max(n - buffered(), kReadBytes);
     if (buffer_.size() < end_ + want) buffer_.resize(end_ + want);
-    KV_ASSIGN_OR_RETURN(size_t got, ReceiveSome(fd_, buffer_.data() + end_, want, deadline));
+    const absl::Time until =
+        idle == absl::InfiniteDuration() ? deadline : std::min(deadline, absl::Now() + idle);
+    KV_ASSIGN_OR_RETURN(size_t got, ReceiveSome(fd_, buffer_.data() + end_, want, until));
     end_ += got;
   }
   return absl::OkStatus();
 }
 
 absl::StatusOr<Frame> FrameReader::Next(absl::Time deadline) {
-  KV_RETURN_IF_ERROR(Fill(kFrameHeaderBytes, deadline));
+  return NextFrame(deadline, absl::InfiniteDuration());
+}
+
+absl::StatusOr<Frame> FrameReader::NextWithIdleTimeout(absl::Duration idle) {
+  return NextFrame(absl::InfiniteFuture(), idle);
+}
+
+absl::StatusOr<Frame> FrameReader::NextFrame(absl::Time deadline, absl::Duration idle) {
+  KV_RETURN_IF_ERROR(Fill(kFrameHeaderBytes, deadline, idle));
   const unsigned char* h = reinterpret_cast<const unsigned char*>(buffer_.data() + start_);
   const size_t size = static_cast<size_t>(h[0]) | static_cast<size_t>(h[1]) << 8 |
                       static_cast<size_t>(h[2]) << 16 | static_cast<size_t>(h[3]) << 24;
@@ -61,7 +72,7 @@ absl::StatusOr<Frame> FrameReader::Next(absl::Time deadline) {
     return absl::DataLossError(absl::StrCat("replication stream: a frame of ", size,
                                             " bytes is above the limit of ", kMaxFramePayload));
   }
-  KV_RETURN_IF_ERROR(Fill(kFrameHeaderBytes + size, deadline));
+  KV_RETURN_IF_ERROR(Fill(kFrameHeaderBytes + size, deadline, idle));
   Frame frame{static_cast<FrameType>(type),
               absl::string_view(buffer_.data() + start_ + kFrameHeaderBytes, size)};
   start_ += kFrameHeaderBytes + size;
@@ -69,7 +80,7 @@ absl::StatusOr<Frame> FrameReader::Next(absl::Time deadline) {
 }
 
 absl::StatusOr<std::string> FrameReader::ReadExactly(size_t n, absl::Time deadline) {
-  KV_RETURN_IF_ERROR(Fill(n, deadline));
+  KV_RETURN_IF_ERROR(Fill(n, deadline, absl::InfiniteDuration()));
   std::string out(buffer_.data() + start_, n);
   start_ += n;
   return out;

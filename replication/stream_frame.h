@@ -48,6 +48,9 @@ class FrameReader {
   // no whole frame arrived in time, UNAVAILABLE if the connection ended or failed,
   // DATA_LOSS for a frame of unknown type or above kMaxFramePayload.
   absl::StatusOr<Frame> Next(absl::Time deadline);
+  // The same, but the wait ends only once no byte at all arrived for `idle`: a large
+  // frame on a slow link may take longer as long as it keeps coming.
+  absl::StatusOr<Frame> NextWithIdleTimeout(absl::Duration idle);
 
   // Reads exactly `n` bytes before `deadline` (the connection's magic).
   absl::StatusOr<std::string> ReadExactly(size_t n, absl::Time deadline);
@@ -56,8 +59,10 @@ class FrameReader {
   void Feed(absl::string_view bytes);
 
  private:
-  // Buffers at least `n` unread bytes, reading the socket until `deadline`.
-  absl::Status Fill(size_t n, absl::Time deadline);
+  // Buffers at least `n` unread bytes, reading the socket until `deadline`, or until
+  // `idle` passes without a byte.
+  absl::Status Fill(size_t n, absl::Time deadline, absl::Duration idle);
+  absl::StatusOr<Frame> NextFrame(absl::Time deadline, absl::Duration idle);
   size_t buffered() const { return end_ - start_; }
 
   const int fd_;

@@ -82,6 +82,7 @@ void StreamServer::Stop() {
   const uint64_t one = 1;
   (void)!write(wake_fd_, &one, sizeof(one));
   if (accept_thread_.joinable()) accept_thread_.join();
+  listener_.Close();  // connecting now is refused, not left unanswered
   {
     absl::MutexLock lock(&fanout_mu_);
     fanout_stopped_ = true;
@@ -115,9 +116,11 @@ void StreamServer::AcceptLoop() {
   for (;;) {
     pollfd fds[2] = {{listener_.fd(), POLLIN, 0}, {wake_fd_, POLLIN, 0}};
     if (poll(fds, 2, -1) < 0) {
-      if (errno == EINTR) continue;
-      KV_LOG_ERROR("replication stream server: poll: ", std::strerror(errno));
-      return;
+      if (errno != EINTR) {
+        KV_LOG_ERROR("replication stream server: poll: ", std::strerror(errno));
+        absl::SleepFor(absl::Milliseconds(100));
+      }
+      continue;
     }
     if (fds[1].revents != 0) return;  // Stop()
     absl::StatusOr<Socket> accepted = AcceptTcp(listener_);
@@ -206,7 +209,8 @@ absl::Status StreamServer::Stream(const std::shared_ptr<Connection>& c) {
           options_.fanout && JoinFanout(c, cursor.next(), cursor.last_batch(), &back)) {
         KV_RETURN_IF_ERROR(back.status);
         if (!back.unsent.empty()) {
-          KV_RETURN_IF_ERROR(SendAll(fd, back.unsent, absl::Now() + options_.send_timeout));
+          KV_RETURN_IF_ERROR(
+              SendAll(fd, back.unsent, absl::InfiniteFuture(), options_.send_timeout));
         }
         cursor.Seek(back.next);
         cursor.NoteBatchSentAt(back.last_batch);
@@ -230,7 +234,7 @@ absl::Status StreamServer::Stream(const std::shared_ptr<Connection>& c) {
     heartbeat_due = false;
     out.clear();
     AppendFrame(FrameType::kBatch, batch, &out);
-    KV_RETURN_IF_ERROR(SendAll(fd, out, absl::Now() + options_.send_timeout));
+    KV_RETURN_IF_ERROR(SendAll(fd, out, absl::InfiniteFuture(), options_.send_timeout));
   }
 }
 

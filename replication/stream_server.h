@@ -107,7 +107,7 @@ class StreamServer {
   storage::Store* const store_;
   ReplicationMetrics* const metrics_;
   const ReplicationServiceOptions options_;
-  const Socket listener_;
+  Socket listener_;  // closed by Stop() once the accept loop has ended
   const int port_;
   const int wake_fd_;  // eventfd: stops the accept loop
   std::thread accept_thread_;
