@@ -17,6 +17,39 @@ namespace {
 
 using ::kv::testing::IsOk;
 
+// A connected loopback pair: `client` dialled `server`'s listener, `server` accepted.
+struct Pair {
+  Socket client;
+  Socket server;
+};
+
+Pair Connect() {
+  Pair pair;
+  int port = 0;
+  absl::StatusOr<Socket> listener = ListenTcp("127.0.0.1", 0, &port);
+  EXPECT_TRUE(listener.ok()) << listener.status();
+  if (!listener.ok()) return pair;
+  EXPECT_GT(port, 0);
+  absl::StatusOr<Socket> client =
+      ConnectTcp(absl::StrCat("127.0.0.1:", port), absl::Now() + absl::Seconds(10));
+  EXPECT_TRUE(client.ok()) << client.status();
+  if (!client.ok()) return pair;
+  pair.client = std::move(*client);
+  for (const absl::Time deadline = absl::Now() + absl::Seconds(10);
+       !pair.server.valid() && absl::Now() < deadline;) {
+    absl::StatusOr<Socket> accepted = AcceptTcp(*listener);
+    EXPECT_TRUE(accepted.ok()) << accepted.status();
+    if (!accepted.ok()) break;
+    if (accepted->valid()) {
+      pair.server = std::move(*accepted);
+    } else {
+      absl::SleepFor(absl::Milliseconds(1));
+    }
+  }
+  EXPECT_TRUE(pair.server.valid());
+  return pair;
+}
+
 TEST(SplitHostPortTest, SplitsNamesV4AndBracketedV6) {
   std::string host;
   int port = 0;
@@ -32,30 +65,13 @@ TEST(SplitHostPortTest, SplitsNamesV4AndBracketedV6) {
 }
 
 TEST(SocketTest, ConnectSendAndReceiveOverLoopback) {
-  int port = 0;
-  absl::StatusOr<Socket> listener = ListenTcp("127.0.0.1", 0, &port);
-  ASSERT_TRUE(listener.ok()) << listener.status();
-  ASSERT_GT(port, 0);
-  absl::StatusOr<Socket> client =
-      ConnectTcp(absl::StrCat("127.0.0.1:", port), absl::Now() + absl::Seconds(10));
-  ASSERT_TRUE(client.ok()) << client.status();
-  Socket server;
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  while (!server.valid() && absl::Now() < deadline) {
-    absl::StatusOr<Socket> accepted = AcceptTcp(*listener);
-    ASSERT_TRUE(accepted.ok()) << accepted.status();
-    if (accepted->valid()) {
-      server = std::move(*accepted);
-    } else {
-      absl::SleepFor(absl::Milliseconds(1));
-    }
-  }
+  auto [client, server] = Connect();
   ASSERT_TRUE(server.valid());
 
   // More than a socket buffer, so SendAll has to wait for the reader.
   const std::string data(8 << 20, 'x');
   std::thread sender([&] {
-    EXPECT_THAT(SendAll(client->fd(), data, absl::Now() + absl::Seconds(30)), IsOk());
+    EXPECT_THAT(SendAll(client.fd(), data, absl::Now() + absl::Seconds(30)), IsOk());
   });
   std::string got;
   std::string buffer(64 * 1024, '\0');
@@ -74,7 +90,7 @@ TEST(SocketTest, ConnectSendAndReceiveOverLoopback) {
                 .status()
                 .code(),
             absl::StatusCode::kDeadlineExceeded);
-  client->Close();
+  client.Close();
   EXPECT_EQ(ReceiveSome(server.fd(), buffer.data(), buffer.size(), absl::Now() + absl::Seconds(30))
                 .status()
                 .code(),
@@ -82,32 +98,16 @@ TEST(SocketTest, ConnectSendAndReceiveOverLoopback) {
 }
 
 TEST(SocketTest, SendAllGivesUpWhenThePeerTakesNothing) {
-  int port = 0;
-  absl::StatusOr<Socket> listener = ListenTcp("127.0.0.1", 0, &port);
-  ASSERT_TRUE(listener.ok()) << listener.status();
-  absl::StatusOr<Socket> client =
-      ConnectTcp(absl::StrCat("127.0.0.1:", port), absl::Now() + absl::Seconds(10));
-  ASSERT_TRUE(client.ok()) << client.status();
+  auto [client, server] = Connect();
+  ASSERT_TRUE(server.valid());
   // Nobody reads: once both sockets' buffers are full, the deadline ends the send.
   const std::string data(64 << 20, 'x');
-  EXPECT_EQ(SendAll(client->fd(), data, absl::Now() + absl::Milliseconds(500)).code(),
+  EXPECT_EQ(SendAll(client.fd(), data, absl::Now() + absl::Milliseconds(500)).code(),
             absl::StatusCode::kDeadlineExceeded);
 }
 
 TEST(SocketTest, AnIdleTimeoutSparesASlowReaderThatKeepsReading) {
-  int port = 0;
-  absl::StatusOr<Socket> listener = ListenTcp("127.0.0.1", 0, &port);
-  ASSERT_TRUE(listener.ok()) << listener.status();
-  absl::StatusOr<Socket> client =
-      ConnectTcp(absl::StrCat("127.0.0.1:", port), absl::Now() + absl::Seconds(10));
-  ASSERT_TRUE(client.ok()) << client.status();
-  Socket server;
-  for (const absl::Time deadline = absl::Now() + absl::Seconds(10);
-       !server.valid() && absl::Now() < deadline;) {
-    absl::StatusOr<Socket> accepted = AcceptTcp(*listener);
-    ASSERT_TRUE(accepted.ok()) << accepted.status();
-    if (accepted->valid()) server = std::move(*accepted);
-  }
+  auto [client, server] = Connect();
   ASSERT_TRUE(server.valid());
   // The reader takes 64 KiB every 10 ms: the whole transfer takes longer than the idle
   // timeout, but no pause comes near it.
@@ -127,7 +127,7 @@ TEST(SocketTest, AnIdleTimeoutSparesASlowReaderThatKeepsReading) {
     done = true;
   });
   const absl::Time start = absl::Now();
-  EXPECT_THAT(SendAll(client->fd(), data, absl::InfiniteFuture(), kIdle), IsOk());
+  EXPECT_THAT(SendAll(client.fd(), data, absl::InfiniteFuture(), kIdle), IsOk());
   EXPECT_GT(absl::Now() - start, kIdle);  // an overall deadline of kIdle would have failed
   reader.join();
   EXPECT_TRUE(done.load());

@@ -102,6 +102,16 @@ class ReplicationServiceTest : public storage::testing::StoreFixture,
     return out;
   }
 
+  // A write, a follower, and the replica catches up without a TCP stream.
+  void ExpectFollowedOverGrpc() {
+    MakeNamespace("t", kNs);
+    ASSERT_THAT(Put(kNs, "k", "v"), IsOk());
+    StartFollower();
+    ASSERT_TRUE(CaughtUp());
+    EXPECT_THAT(ReplicaValue("k"), Optional(std::string("v")));
+    EXPECT_EQ(service_->tcp_streams_opened(), 0);
+  }
+
   ReplicationMetrics metrics_;
   std::unique_ptr<leveldb::Env> replica_env_;
   std::unique_ptr<storage::Store> replica_;
@@ -136,12 +146,7 @@ TEST_P(ReplicationServiceTest, AnOriginServingNoTcpStreamIsFollowedOverGrpc) {
   ReplicationServiceOptions options;
   options.heartbeat = absl::Milliseconds(100);
   StartServer(options, /*serve_tcp=*/false);
-  MakeNamespace("t", kNs);
-  ASSERT_THAT(Put(kNs, "k", "v"), IsOk());
-  StartFollower();
-  ASSERT_TRUE(CaughtUp());
-  EXPECT_THAT(ReplicaValue("k"), Optional(std::string("v")));
-  EXPECT_EQ(service_->tcp_streams_opened(), 0);
+  ExpectFollowedOverGrpc();
 }
 
 TEST_P(ReplicationServiceTest, StoppingTheServiceEndsOpenStreamsAndTheFollowerReconnects) {
@@ -261,12 +266,7 @@ class UnreachableStreams final : public ChannelFactory {
 
 TEST_P(ReplicationServiceTest, AStreamPortThatCannotBeReachedFallsBackToGrpc) {
   channels_ = std::make_unique<UnreachableStreams>();
-  MakeNamespace("t", kNs);
-  ASSERT_THAT(Put(kNs, "k", "v"), IsOk());
-  StartFollower();
-  ASSERT_TRUE(CaughtUp());
-  EXPECT_THAT(ReplicaValue("k"), Optional(std::string("v")));
-  EXPECT_EQ(service_->tcp_streams_opened(), 0);
+  ExpectFollowedOverGrpc();
 }
 
 TEST_P(ReplicationServiceTest, StopIsPromptWhileTheOriginDoesNotAnswer) {
