@@ -137,10 +137,14 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(const NodeOptions& options,
   };
   node->sweeper_ = std::make_unique<Sweeper>(node->store_.get(), deps.clock, sweeper);
   KV_LOG_INFO(edge ? "edge " : "origin ", options.node_id, " serving on ", node->address(),
-              " with data in ", options.data_dir, " at sequence ",
+              " (replication stream on TCP port ", node->replication_service_->tcp_port(),
+              ") with data in ", options.data_dir, " at sequence ",
               node->store_->AppliedSequence(),
               edge ? absl::StrCat(", following origin ", options.origin.id, " at ",
-                                  options.origin.address)
+                                  options.origin.address, " over ",
+                                  options.stream_transport == replication::StreamTransport::kTcp
+                                      ? "TCP"
+                                      : "gRPC")
                    : std::string());
   return node;
 }
