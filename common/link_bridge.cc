@@ -16,10 +16,10 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/log.h"
+#include "common/socket.h"
 
 namespace kv {
 
@@ -92,11 +92,6 @@ void CloseWithReset(int fd) {
   lg.l_linger = 0;
   (void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
   close(fd);
-}
-
-void SetNoDelay(int fd) {
-  int one = 1;
-  (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
 absl::Status ErrnoError(absl::string_view what) {
@@ -442,17 +437,13 @@ absl::Status ParseTarget(absl::string_view address, sockaddr_storage* addr, sock
   auto invalid = [&](absl::string_view why) {
     return absl::InvalidArgumentError(absl::StrCat("link bridge target \"", address, "\": ", why));
   };
-  const size_t colon = address.rfind(':');
-  if (colon == absl::string_view::npos) return invalid("must be host:port");
-  absl::string_view host = address.substr(0, colon);
+  std::string host;
   int port = 0;
-  if (!absl::SimpleAtoi(address.substr(colon + 1), &port) || port < 1 || port > 65535) {
-    return invalid("port must be 1..65535");
+  if (absl::Status split = SplitHostPort(address, &host, &port); !split.ok()) {
+    return invalid(split.message());
   }
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  const std::string host_str = host == "localhost" ? "127.0.0.1" : std::string(host);
+  if (port < 1) return invalid("port must be 1..65535");
+  const std::string host_str = host == "localhost" ? "127.0.0.1" : host;
   *addr = sockaddr_storage{};
   sockaddr_in* v4 = reinterpret_cast<sockaddr_in*>(addr);
   sockaddr_in6* v6 = reinterpret_cast<sockaddr_in6*>(addr);

@@ -18,11 +18,6 @@
 namespace kv {
 namespace {
 
-void SetNoDelay(int fd) {
-  int one = 1;
-  (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-}
-
 // Milliseconds to `deadline` for poll(2), rounded up, 0 if passed.
 int PollTimeout(absl::Time deadline) {
   if (deadline == absl::InfiniteFuture()) return -1;
@@ -65,6 +60,11 @@ absl::StatusOr<addrinfo*> Resolve(const std::string& host, int port, bool passiv
 }
 
 }  // namespace
+
+void SetNoDelay(int fd) {
+  int one = 1;
+  (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
 
 Socket& Socket::operator=(Socket&& other) noexcept {
   if (this != &other) {

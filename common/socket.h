@@ -39,6 +39,9 @@ class Socket {
   int fd_ = -1;
 };
 
+// Turns off Nagle's algorithm on a TCP socket (small messages leave at once).
+void SetNoDelay(int fd);
+
 // Splits "host:port" ("[v6]:port" too); INVALID_ARGUMENT names what is wrong.
 absl::Status SplitHostPort(absl::string_view address, std::string* host, int* port);
 

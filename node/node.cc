@@ -5,8 +5,7 @@
 #include <grpcpp/resource_quota.h>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
-#include "absl/strings/str_split.h"
+#include "absl/strings/match.h"
 #include "common/log.h"
 #include "common/socket.h"
 #include "common/status_macros.h"
@@ -173,10 +172,11 @@ absl::StatusOr<PeerAddress> Node::Join() {
 }
 
 std::string Node::address() const {
-  std::vector<std::string> parts = absl::StrSplit(options_.listen_address, ':');
-  std::string host = parts.size() > 1 ? absl::StrJoin(parts.begin(), parts.end() - 1, ":")
-                                      : std::string("127.0.0.1");
-  if (host.empty() || host == "0.0.0.0" || host == "[::]") host = "127.0.0.1";
+  std::string host;
+  int listen_port = 0;
+  if (!SplitHostPort(options_.listen_address, &host, &listen_port).ok()) host = "127.0.0.1";
+  if (host.empty() || host == "0.0.0.0" || host == "::") host = "127.0.0.1";
+  if (absl::StrContains(host, ':')) host = absl::StrCat("[", host, "]");
   return absl::StrCat(host, ":", port_);
 }
 

@@ -124,6 +124,10 @@ class Follower::StreamReader final : public grpc::ClientReadReactor<v1::LogBatch
 
   void OnReadDone(bool ok) override {
     if (!ok) return;  // the stream ended: OnDone follows (no lock taken here: see Stop())
+    {
+      absl::MutexLock lock(&follower_->mu_);
+      follower_->last_message_ = absl::Now();  // for the silence watchdog
+    }
     absl::Status s = follower_->OnBatch(batch_, fresh_, &first_, &applier_);
     if (!s.ok()) {
       status_ = std::move(s);
@@ -158,10 +162,6 @@ class Follower::StreamReader final : public grpc::ClientReadReactor<v1::LogBatch
 
 absl::Status Follower::OnBatch(const v1::LogBatch& batch, bool fresh, bool* first,
                                LogApplier* applier) {
-  {
-    absl::MutexLock lock(&mu_);
-    last_message_ = absl::Now();
-  }
   if (*first) {
     *first = false;
     connected_ = true;
@@ -172,6 +172,19 @@ absl::Status Follower::OnBatch(const v1::LogBatch& batch, bool fresh, bool* firs
   }
   metrics_->SetOriginHead(batch.sender_applied_sequence());
   return applier->Apply(batch);
+}
+
+bool Follower::TrackCall(grpc::ClientContext* ctx) {
+  absl::MutexLock lock(&mu_);
+  if (stopping_) return false;
+  context_ = ctx;
+  last_message_ = absl::Now();
+  return true;
+}
+
+void Follower::UntrackCall() {
+  absl::MutexLock lock(&mu_);
+  context_ = nullptr;
 }
 
 v1::SubscribeRequest Follower::NextRequest(bool* fresh) const {
@@ -198,18 +211,10 @@ absl::Status Follower::Stream() {
   }
   grpc::ClientContext ctx;
   ctx.set_deadline(absl::ToChronoTime(absl::Now() + kStreamAddressTimeout));
-  {
-    absl::MutexLock lock(&mu_);
-    if (stopping_) return absl::CancelledError("stopping");
-    context_ = &ctx;  // Stop() cancels the call
-    last_message_ = absl::Now();
-  }
+  if (!TrackCall(&ctx)) return absl::CancelledError("stopping");
   v1::StreamAddressResponse address;
   grpc::Status asked = stub->StreamAddress(&ctx, v1::StreamAddressRequest(), &address);
-  {
-    absl::MutexLock lock(&mu_);
-    context_ = nullptr;
-  }
+  UntrackCall();
   if (asked.error_code() == grpc::StatusCode::UNIMPLEMENTED || (asked.ok() && address.port() == 0)) {
     return StreamGrpc(stub.get());  // the origin serves no TCP stream
   }
@@ -265,20 +270,8 @@ absl::Status Follower::StreamTcp(int port) {
       }
       return frame.status();
     }
-    const int size = static_cast<int>(frame->payload.size());
-    if (frame->type == FrameType::kEnd) {
-      v1::StreamEnd end;
-      if (!end.ParseFromArray(frame->payload.data(), size)) {
-        return absl::DataLossError("replication stream: a malformed end frame");
-      }
-      if (end.code() <= 0 || end.code() > static_cast<int>(absl::StatusCode::kUnauthenticated)) {
-        return end.code() == 0 ? absl::OkStatus()
-                               : absl::UnknownError(absl::StrCat("stream ended with code ",
-                                                                 end.code(), ": ", end.message()));
-      }
-      return absl::Status(static_cast<absl::StatusCode>(end.code()), end.message());
-    }
-    if (frame->type != FrameType::kBatch || !batch.ParseFromArray(frame->payload.data(), size)) {
+    if (frame->type == FrameType::kEnd) return EndFrameStatus(*frame);
+    if (frame->type != FrameType::kBatch || !ParseFrame(*frame, &batch)) {
       return absl::DataLossError("replication stream: a malformed batch");
     }
     KV_RETURN_IF_ERROR(OnBatch(batch, fresh, &first, &applier));
@@ -289,20 +282,12 @@ absl::Status Follower::StreamGrpc(v1::Replication::Stub* stub) {
   grpc::ClientContext ctx;
   bool fresh = false;
   const v1::SubscribeRequest request = NextRequest(&fresh);
-  {
-    absl::MutexLock lock(&mu_);
-    if (stopping_) return absl::CancelledError("stopping");
-    context_ = &ctx;
-    last_message_ = absl::Now();
-  }
+  if (!TrackCall(&ctx)) return absl::CancelledError("stopping");
   StreamReader reader(this, &ctx, fresh);
   stub->async()->Subscribe(&ctx, &request, &reader);
   reader.Start();
   absl::Status status = reader.Wait();
-  {
-    absl::MutexLock lock(&mu_);
-    context_ = nullptr;
-  }
+  UntrackCall();
   return status;
 }
 

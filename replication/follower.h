@@ -80,6 +80,10 @@ class Follower {
   absl::Status StreamGrpc(kv::replication::v1::Replication::Stub* stub);
   // The stream over TCP to the origin's `port` (on its gRPC host).
   absl::Status StreamTcp(int port);
+  // Makes `ctx`'s call the one Stop() and the silence watchdog cancel; false (and not
+  // tracked) when stopping. UntrackCall() before `ctx` goes.
+  bool TrackCall(grpc::ClientContext* ctx);
+  void UntrackCall();
   // The subscription for the next stream; `fresh` if this replica applied nothing yet.
   kv::replication::v1::SubscribeRequest NextRequest(bool* fresh) const;
   // Applies one batch of the stream (on a gRPC thread); `first` is true for the stream's

@@ -33,11 +33,13 @@ LogCursor::LogCursor(storage::Store* store, ReplicationMetrics* metrics,
 
 absl::StatusOr<bool> LogCursor::Fill(v1::LogBatch* batch) {
   batch->Clear();
+  filled_bytes_ = 0;
   batch->set_epoch(store_->Epoch());
   batch->set_sender_applied_sequence(store_->AppliedSequence());
   if (blob_) {
     KV_ASSIGN_OR_RETURN(std::string chunk, blob_->ReadChunk(next_chunk_++));
-    if (metrics_ != nullptr) metrics_->AddPushed(0, static_cast<int64_t>(chunk.size()));
+    filled_bytes_ = static_cast<int64_t>(chunk.size());
+    if (metrics_ != nullptr) metrics_->AddPushed(0, filled_bytes_);
     batch->set_continuation(std::move(chunk));
     if (next_chunk_ == blob_->ref().chunk_count()) blob_.reset();
     return true;
@@ -45,18 +47,17 @@ absl::StatusOr<bool> LogCursor::Fill(v1::LogBatch* batch) {
   KV_ASSIGN_OR_RETURN(std::vector<storage::ShippedEntry> entries,
                       store_->ReadLog(next_, options_.batch_entries, options_.batch_bytes));
   if (entries.empty()) return false;
-  int64_t bytes = 0;
   for (storage::ShippedEntry& e : entries) {
     v1::LogEntry* out = batch->add_entries();
     KV_RETURN_IF_ERROR(EntryToProto(e, out));
-    if (out->has_record()) bytes += static_cast<int64_t>(out->record().value_chunk().size());
+    if (out->has_record()) filled_bytes_ += static_cast<int64_t>(out->record().value_chunk().size());
     if (e.record && e.record->blob && e.record->blob->ref().chunk_count() > 1) {
       blob_ = std::move(e.record->blob);  // the rest follows as continuations
       next_chunk_ = 1;
     }
   }
   next_ = entries.back().seq + 1;
-  if (metrics_ != nullptr) metrics_->AddPushed(static_cast<int64_t>(entries.size()), bytes);
+  if (metrics_ != nullptr) metrics_->AddPushed(static_cast<int64_t>(entries.size()), filled_bytes_);
   last_batch_ = absl::Now();
   return true;
 }

@@ -65,6 +65,8 @@ class LogCursor {
 
   // The next log entry to send.
   uint64_t next() const { return next_; }
+  // Value bytes the last Fill put in its batch (what the pushed metrics count).
+  int64_t filled_bytes() const { return filled_bytes_; }
   // True while a chunked value is being sent: the next Fill continues it.
   bool in_value() const { return blob_ != nullptr; }
   // Moves to log entry `next`, dropping any value being sent.
@@ -93,6 +95,7 @@ class LogCursor {
   absl::Time last_batch_ = absl::InfinitePast();  // when entries last went out
   std::unique_ptr<storage::BlobReader> blob_;     // a chunked value being sent
   uint32_t next_chunk_ = 0;
+  int64_t filled_bytes_ = 0;
 };
 
 }  // namespace kv::replication

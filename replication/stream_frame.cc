@@ -6,8 +6,12 @@
 #include "absl/strings/str_cat.h"
 #include "common/socket.h"
 #include "common/status_macros.h"
+#include "kv/replication/v1/replication.pb.h"
 
 namespace kv::replication {
+
+namespace v1 = kv::replication::v1;
+
 namespace {
 
 constexpr size_t kReadBytes = 64 * 1024;
@@ -22,6 +26,29 @@ void AppendFrame(FrameType type, const google::protobuf::MessageLite& message, s
   for (int i = 0; i < 4; ++i) p[i] = static_cast<char>((size >> (8 * i)) & 0xff);
   p[4] = static_cast<char>(type);
   message.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(p + kFrameHeaderBytes));
+}
+
+void AppendEndFrame(const absl::Status& status, std::string* out) {
+  v1::StreamEnd end;
+  end.set_code(static_cast<int>(status.code()));
+  end.set_message(std::string(status.message()));
+  AppendFrame(FrameType::kEnd, end, out);
+}
+
+bool ParseFrame(const Frame& frame, google::protobuf::MessageLite* message) {
+  return message->ParseFromArray(frame.payload.data(), static_cast<int>(frame.payload.size()));
+}
+
+absl::Status EndFrameStatus(const Frame& frame) {
+  v1::StreamEnd end;
+  if (!ParseFrame(frame, &end)) {
+    return absl::DataLossError("replication stream: a malformed end frame");
+  }
+  if (end.code() < 0 || end.code() > static_cast<int>(absl::StatusCode::kUnauthenticated)) {
+    return absl::UnknownError(
+        absl::StrCat("stream ended with code ", end.code(), ": ", end.message()));
+  }
+  return absl::Status(static_cast<absl::StatusCode>(end.code()), end.message());
 }
 
 void FrameReader::Feed(absl::string_view bytes) {

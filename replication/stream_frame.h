@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
@@ -32,10 +33,20 @@ enum class FrameType : uint8_t { kSubscribe = 1, kBatch = 2, kEnd = 3 };
 // Appends `message` as a frame of `type` to `out`.
 void AppendFrame(FrameType type, const google::protobuf::MessageLite& message, std::string* out);
 
+// Appends the kEnd frame that ends a stream with `status` (OK: caught up).
+void AppendEndFrame(const absl::Status& status, std::string* out);
+
 struct Frame {
   FrameType type;
   absl::string_view payload;  // valid until the reader's next call
 };
+
+// Parses `frame`'s payload into `message`; false if it is not one.
+bool ParseFrame(const Frame& frame, google::protobuf::MessageLite* message);
+
+// Returns the status a kEnd frame carries; DATA_LOSS if the payload is malformed, UNKNOWN
+// for a code outside absl's.
+absl::Status EndFrameStatus(const Frame& frame);
 
 // Splits a byte stream into frames; the bytes come from a socket (Next) or, in tests,
 // from Feed. Not thread-safe.

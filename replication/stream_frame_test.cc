@@ -91,7 +91,7 @@ TEST(StreamFrameTest, ReadsFramesFromASocketAndTimesOutOnSilence) {
   ASSERT_TRUE(f.ok()) << f.status();
   EXPECT_EQ(f->type, FrameType::kSubscribe);
   v1::SubscribeRequest parsed;
-  ASSERT_TRUE(parsed.ParseFromArray(f->payload.data(), static_cast<int>(f->payload.size())));
+  ASSERT_TRUE(ParseFrame(*f, &parsed));
   EXPECT_EQ(parsed.from_sequence(), 42u);
 
   // Half a frame, then silence: the deadline passes; the rest completes it.

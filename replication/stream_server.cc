@@ -164,11 +164,8 @@ void StreamServer::Serve(const std::shared_ptr<Connection>& c) {
   if (status.code() != absl::StatusCode::kUnavailable &&
       status.code() != absl::StatusCode::kDeadlineExceeded &&
       status.code() != absl::StatusCode::kDataLoss) {
-    v1::StreamEnd end;
-    end.set_code(static_cast<int>(status.code()));
-    end.set_message(std::string(status.message()));
     std::string out;
-    AppendFrame(FrameType::kEnd, end, &out);
+    AppendEndFrame(status, &out);
     (void)SendAll(c->socket.fd(), out, absl::Now() + absl::Seconds(1));
   }
   shutdown(c->socket.fd(), SHUT_RDWR);
@@ -187,8 +184,7 @@ absl::Status StreamServer::Stream(const std::shared_ptr<Connection>& c) {
   }
   KV_ASSIGN_OR_RETURN(Frame frame, reader.Next(handshake_deadline));
   v1::SubscribeRequest request;
-  if (frame.type != FrameType::kSubscribe ||
-      !request.ParseFromArray(frame.payload.data(), static_cast<int>(frame.payload.size()))) {
+  if (frame.type != FrameType::kSubscribe || !ParseFrame(frame, &request)) {
     return absl::InvalidArgumentError("replication stream: the first frame is not a subscription");
   }
   KV_ASSIGN_OR_RETURN(uint64_t first, FirstToSend(*store_, request));
@@ -218,15 +214,7 @@ absl::Status StreamServer::Stream(const std::shared_ptr<Connection>& c) {
         continue;
       }
       if (!heartbeat_due) {
-        // Wait for the next commit or the heartbeat; after a commit that came soon after
-        // the last batch, for the rest of the batch interval (or a full batch).
-        const bool reached = Wait(c, cursor.next(), absl::Now() + options_.heartbeat);
-        heartbeat_due = !reached;
-        if (reached) {
-          if (std::optional<absl::Time> until = cursor.LingerUntil(absl::Now())) {
-            Wait(c, cursor.LingerTarget(), *until);
-          }
-        }
+        heartbeat_due = !AwaitCommit(c, cursor);
         continue;
       }
       // Nothing new for a heartbeat: send the empty, stamped batch.
@@ -236,6 +224,16 @@ absl::Status StreamServer::Stream(const std::shared_ptr<Connection>& c) {
     AppendFrame(FrameType::kBatch, batch, &out);
     KV_RETURN_IF_ERROR(SendAll(fd, out, absl::InfiniteFuture(), options_.send_timeout));
   }
+}
+
+bool StreamServer::AwaitCommit(const std::shared_ptr<Waitable>& w, const LogCursor& cursor) {
+  if (!Wait(w, cursor.next(), absl::Now() + options_.heartbeat)) return false;
+  // A commit soon after the last batch waits out the rest of the batch interval (or a
+  // full batch).
+  if (std::optional<absl::Time> until = cursor.LingerUntil(absl::Now())) {
+    Wait(w, cursor.LingerTarget(), *until);
+  }
+  return true;
 }
 
 bool StreamServer::Wait(const std::shared_ptr<Waitable>& w, uint64_t seq, absl::Time deadline) {
@@ -319,18 +317,10 @@ void StreamServer::FanoutLoop() {
       cursor.NoteBatchSentAt(fanout_last_batch_);
     }
     if (cursor.next() != next) cursor.Seek(next);
-    if (!heartbeat_due) {
-      // The next commit, or the heartbeat; after a commit that came soon after the last
-      // batch, the rest of the batch interval (or a full batch).
-      const bool reached = Wait(fanout_wait_, next, absl::Now() + options_.heartbeat);
-      heartbeat_due = !reached;
-      if (reached) {
-        if (std::optional<absl::Time> until = cursor.LingerUntil(absl::Now())) {
-          Wait(fanout_wait_, cursor.LingerTarget(), *until);
-        }
-      }
-    }
+    if (!heartbeat_due) heartbeat_due = !AwaitCommit(fanout_wait_, cursor);
     absl::StatusOr<bool> filled = cursor.Fill(&batch);
+    frame.clear();
+    if (filled.ok() && !cursor.in_value()) AppendFrame(FrameType::kBatch, batch, &frame);
     absl::MutexLock lock(&fanout_mu_);
     if (fanout_stopped_) return;
     if (fanout_next_ != next || members_.empty()) continue;  // moved meanwhile: start over
@@ -345,14 +335,8 @@ void StreamServer::FanoutLoop() {
       continue;
     }
     if (!*filled && !heartbeat_due) continue;  // woken, but nothing to send yet
-    int64_t bytes = 0;
-    for (const v1::LogEntry& e : batch.entries()) {
-      if (e.has_record()) bytes += static_cast<int64_t>(e.record().value_chunk().size());
-    }
-    frame.clear();
-    AppendFrame(FrameType::kBatch, batch, &frame);
     if (batch.entries_size() > 0) fanout_last_batch_ = cursor.last_batch();
-    ShipLocked(frame, cursor.next(), batch.entries_size(), bytes);
+    ShipLocked(frame, cursor.next(), batch.entries_size(), cursor.filled_bytes());
     heartbeat_due = false;
   }
 }

@@ -88,6 +88,9 @@ class StreamServer {
   void Serve(const std::shared_ptr<Connection>& c);
   // Streams to `c` until it fails or ends; returns why.
   absl::Status Stream(const std::shared_ptr<Connection>& c);
+  // Waits for the commit of `cursor`'s next entry, then for the rest of its batch
+  // interval if one applies. False if a heartbeat passed (or the waiter stopped) first.
+  bool AwaitCommit(const std::shared_ptr<Waitable>& w, const LogCursor& cursor);
   // Waits until the store reaches `seq` (true), `deadline` or the waiter stops (false).
   bool Wait(const std::shared_ptr<Waitable>& w, uint64_t seq, absl::Time deadline);
 

@@ -60,7 +60,7 @@ class RawSubscriber {
         return false;
       }
       v1::LogBatch batch;
-      EXPECT_TRUE(batch.ParseFromArray(f->payload.data(), static_cast<int>(f->payload.size())));
+      EXPECT_TRUE(ParseFrame(*f, &batch));
       for (const v1::LogEntry& e : batch.entries()) {
         EXPECT_EQ(e.sequence(), next_) << "entries out of order, repeated or missing";
         next_ = e.sequence() + 1;
@@ -189,7 +189,7 @@ TEST_F(StreamServerTest, RefusesAForeignProtocolAndAnOtherLineage) {
   ASSERT_TRUE(f.ok()) << f.status();
   ASSERT_EQ(f->type, FrameType::kEnd);
   v1::StreamEnd end;
-  ASSERT_TRUE(end.ParseFromArray(f->payload.data(), static_cast<int>(f->payload.size())));
+  ASSERT_TRUE(ParseFrame(*f, &end));
   EXPECT_EQ(end.code(), static_cast<int>(absl::StatusCode::kFailedPrecondition));
   EXPECT_NE(end.message().find("epoch mismatch"), std::string::npos) << end.message();
 }
