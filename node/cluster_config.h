@@ -16,7 +16,7 @@
 //     forward_apply_wait_ms: 5000
 //     log_retention_entries: 1000000
 //     gossip_interval_ms: 1000
-//     min_batch_interval_ms: 1
+//     min_batch_interval_ms: 0
 //     stream_transport: tcp   # tcp | grpc: how edges follow the origin's log
 //   latency:                  # optional: modelled one-way latency between regions
 //     enabled: true
@@ -53,7 +53,7 @@ struct ReplicationConfig {
   absl::Duration gossip_interval = absl::Seconds(1);     // anti-entropy round period
   // Least time between two replication batches on one stream (0: none); see
   // ReplicationServiceOptions::min_batch_interval.
-  absl::Duration min_batch_interval = absl::Milliseconds(1);
+  absl::Duration min_batch_interval = absl::ZeroDuration();
   // Edges follow the origin's log over plain TCP (true) or over gRPC Subscribe.
   bool stream_over_tcp = true;
 };

@@ -69,14 +69,14 @@ TEST(ClusterConfigTest, ReplicationSettingsDefaultAndParse) {
   absl::StatusOr<ClusterConfig> plain =
       ClusterConfig::Parse("nodes: [{id: a, role: origin, grpc: 'x:1'}]");
   ASSERT_TRUE(plain.ok()) << plain.status();
-  EXPECT_EQ(plain->replication.min_batch_interval, absl::Milliseconds(1));
+  EXPECT_EQ(plain->replication.min_batch_interval, absl::ZeroDuration());
   EXPECT_TRUE(plain->replication.stream_over_tcp);
   absl::StatusOr<ClusterConfig> tuned = ClusterConfig::Parse(
       "nodes: [{id: a, role: origin, grpc: 'x:1'}]\n"
-      "replication: {min_batch_interval_ms: 0, heartbeat_ms: 500, gossip_interval_ms: 250,\n"
+      "replication: {min_batch_interval_ms: 3, heartbeat_ms: 500, gossip_interval_ms: 250,\n"
       "              stream_transport: grpc}");
   ASSERT_TRUE(tuned.ok()) << tuned.status();
-  EXPECT_EQ(tuned->replication.min_batch_interval, absl::ZeroDuration());
+  EXPECT_EQ(tuned->replication.min_batch_interval, absl::Milliseconds(3));
   EXPECT_EQ(tuned->replication.heartbeat, absl::Milliseconds(500));
   EXPECT_EQ(tuned->replication.gossip_interval, absl::Milliseconds(250));
   EXPECT_FALSE(tuned->replication.stream_over_tcp);
