@@ -196,7 +196,20 @@ wait_ready() {
   done
 }
 
-# start_cluster NAME lan|wan: writes NAME's config, starts every node, waits for all.
+# wait_following CLUSTER ID: waits (bounded) until edge ID has received its first batch
+# from the origin (kv_replication_connected_to_origin 1). Edges start beside the origin and
+# may retry its stream once or twice; waiting here keeps those retries out of a run.
+wait_following() {
+  local c="$1" id="$2" deadline=$((SECONDS + READY_TIMEOUT_S))
+  until scrape "${NODE_METRICS[$c/$id]}" | grep -q '^kv_replication_connected_to_origin 1'; do
+    kill -0 "${NODE_PID[$c/$id]}" 2>/dev/null || die "node $c/$id exited before it followed"
+    ((SECONDS < deadline)) || die "edge $c/$id not following the origin after ${READY_TIMEOUT_S} s"
+    sleep 0.05
+  done
+}
+
+# start_cluster NAME lan|wan: writes NAME's config, starts every node, waits for all to
+# serve and every edge to follow the origin.
 start_cluster() {
   local c="$1" dir="$WORK/$1" id role region grpc metrics rest
   mkdir -p "$dir/data"
@@ -212,7 +225,8 @@ start_cluster() {
   done < <("$BIN_DIR/kv-node" --config "$dir/config.yaml" --list-nodes)
   for id in ${CLUSTER_IDS[$c]}; do start_node "$c" "$id"; done
   for id in ${CLUSTER_IDS[$c]}; do wait_ready "$c" "$id"; done
-  log "cluster $c: $(wc -w <<<"${CLUSTER_IDS[$c]}") nodes serving (config $dir/config.yaml)"
+  for id in $(role_ids "$c" edge); do wait_following "$c" "$id"; done
+  log "cluster $c: $(wc -w <<<"${CLUSTER_IDS[$c]}") nodes serving, edges following (config $dir/config.yaml)"
 }
 
 # role_ids CLUSTER ROLE: prints the ids of CLUSTER's nodes with ROLE (origin, edge).
