@@ -29,8 +29,9 @@
 # COMPARE_GRPC (0; 1 adds section a2: the LAN cluster again with
 # replication.stream_transport: grpc, the same measurement, printed beside a),
 # CONFIG (<repo>/cluster-configs/local-1+8.yaml), RESULTS_DIR (if set, every kv-bench JSON
-# is kept there), TMPDIR (where the temp dir goes: node data included, so fsync cost is
-# that file system's; TMPDIR=/dev/shm takes the disk out of the measurement).
+# is kept there, with its per-write --trace-csv beside it), TMPDIR (where the temp dir
+# goes: node data included, so fsync cost is that file system's; TMPDIR=/dev/shm takes
+# the disk out of the measurement).
 # Needs jq, redis-server and redis-cli (installed with apt-get when run as root), and curl
 # (or bash's /dev/tcp) for the nodes' /metrics. Nodes and kv-bench share this machine's
 # cores: on a small machine the figures include CPU contention (each section prints the
@@ -317,16 +318,17 @@ where_time_goes() {
 # propagation measurement; keeps the JSON. Exit 4 (writes never seen) is reported, not
 # fatal.
 bench() {
-  local out="$1" origin="$2" edges="$3" seconds="$4" status=0
+  local out="$1" origin="$2" edges="$3" seconds="$4" status=0 trace=()
   shift 4
-  "$BIN_DIR/kv-bench" --mode propagation --endpoint "$origin" --edges "${edges// /,}" \
-    --rate "$RATE" --duration "$seconds" --drain "$DRAIN" --poll-interval-us "$POLL_INTERVAL_US" \
-    --json "$@" >"$out" || status=$?
-  [[ $status -eq 0 || $status -eq 3 || $status -eq 4 ]] || die "kv-bench failed (exit $status)"
   if [[ -n "${RESULTS_DIR:-}" ]]; then
     mkdir -p "$RESULTS_DIR"
-    cp "$out" "$RESULTS_DIR/"
+    trace=(--trace-csv "$RESULTS_DIR/$(basename "$out" .json).csv")
   fi
+  "$BIN_DIR/kv-bench" --mode propagation --endpoint "$origin" --edges "${edges// /,}" \
+    --rate "$RATE" --duration "$seconds" --drain "$DRAIN" --poll-interval-us "$POLL_INTERVAL_US" \
+    --json "${trace[@]}" "$@" >"$out" || status=$?
+  [[ $status -eq 0 || $status -eq 3 || $status -eq 4 ]] || die "kv-bench failed (exit $status)"
+  if [[ -n "${RESULTS_DIR:-}" ]]; then cp "$out" "$RESULTS_DIR/"; fi
 }
 
 # One line per run.

@@ -19,15 +19,19 @@
 // the slowest edge). propagation_runner.h and visibility_tracker.h give the exact rules.
 //
 // Exit codes: 0 the run completed (errors, if any, are in the report); 1 a node is
-// unreachable or setup failed (nothing printed on stdout); 2 bad flags; 3 the run
-// completed and its report is printed, but not one measured operation (propagation: not
-// one write) succeeded; 4 (propagation) the report is printed, but some acknowledged
-// write was never seen on some edge within --drain.
+// unreachable or setup failed (nothing printed on stdout), or --trace-csv could not be
+// written after the run; 2 bad flags, or a --trace-csv path that cannot be written; 3
+// the run completed and its report is printed, but not one measured operation
+// (propagation: not one write) succeeded; 4 (propagation) the report is printed, but
+// some acknowledged write was never seen on some edge within --drain.
 
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -105,7 +109,18 @@ std::string NewRunId() {
 
 // Builds the stores, runs the propagation measurement and prints its report; returns
 // the exit status (see the header comment).
-int RunPropagation(const kv::bench::BenchOptions& options, bool json) {
+int RunPropagation(const kv::bench::BenchOptions& options, bool json,
+                   const std::string& trace_csv) {
+  // Opened first, so a path that cannot be written fails before a long run.
+  std::ofstream trace;
+  if (!trace_csv.empty()) {
+    trace.open(trace_csv, std::ios::out | std::ios::trunc);
+    if (!trace) {
+      std::fprintf(stderr, "kv-bench: cannot write --trace-csv %s: %s\n", trace_csv.c_str(),
+                   std::strerror(errno));
+      return 2;
+    }
+  }
   std::vector<std::unique_ptr<kv::bench::PropagationStore>> writers;
   std::vector<std::unique_ptr<kv::bench::PropagationStore>> edges;
   std::string namespace_id = options.namespace_id;
@@ -173,6 +188,14 @@ int RunPropagation(const kv::bench::BenchOptions& options, bool json) {
                                   : kv::bench::FormatPropagationTable(*result);
   std::fputs(report.c_str(), stdout);
   std::fflush(stdout);
+  if (trace.is_open()) {
+    runner.WriteTrace(trace);
+    trace.close();
+    if (!trace) {
+      std::fprintf(stderr, "kv-bench: writing --trace-csv %s failed\n", trace_csv.c_str());
+      return 1;
+    }
+  }
   if (result->visibility.measured_writes == 0) {
     std::fprintf(stderr, "kv-bench: no write succeeded (%lld errors): %s\n",
                  static_cast<long long>(result->write_errors), result->first_write_error.c_str());
@@ -192,6 +215,7 @@ int Run(int argc, char** argv) {
   std::string mode = "get", backend = "edgekv";
   double duration_s = 10, warmup_s = 0, timeout_s = 60, drain_s = 30, poll_interval_us = 0;
   bool json = false;
+  std::string trace_csv;
 
   CLI::App app{
       "kv-bench: measures an EdgeKV node's throughput and latency with N closed-loop "
@@ -285,6 +309,10 @@ int Run(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   app.add_flag("--json", json, "Print one JSON object instead of the table");
+  app.add_option("--trace-csv", trace_csv,
+                 "Propagation: also write every measured write to this CSV file, in commit "
+                 "order: position, key index, acknowledged at (ms from the start), then its "
+                 "delay on each edge in --edges order (ms; empty if never seen)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -313,8 +341,12 @@ int Run(int argc, char** argv) {
     std::fprintf(stderr, "kv-bench: %s\n", std::string(s.message()).c_str());
     return 2;
   }
+  if (!trace_csv.empty() && options.mode != kv::bench::Mode::kPropagation) {
+    std::fprintf(stderr, "kv-bench: --trace-csv applies only to --mode propagation\n");
+    return 2;
+  }
   if (options.mode == kv::bench::Mode::kPropagation)
-    return RunPropagation(options, json);
+    return RunPropagation(options, json, trace_csv);
 
   // Setup calls may retry; measured calls may not, so each failure is one call's cost.
   kv::ClientOptions setup_options{.endpoint = options.endpoint,

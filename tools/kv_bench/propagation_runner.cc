@@ -216,6 +216,10 @@ void PropagationRunner::Poll(int edge, EdgeProbeStats* stats) {
   for (const auto& [code, n] : errors) stats->errors_by_code[absl::StatusCodeToString(code)] = n;
 }
 
+void PropagationRunner::WriteTrace(std::ostream& out) const {
+  if (tracker_ != nullptr) tracker_->WriteCsv(out, warmup_writes_);
+}
+
 absl::StatusOr<PropagationResult> PropagationRunner::Run() {
   if (!prepared_) return absl::FailedPreconditionError("Run() before a successful Prepare()");
   if (ran_) return absl::FailedPreconditionError("Run() called twice");

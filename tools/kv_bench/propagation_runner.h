@@ -40,6 +40,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -127,6 +128,11 @@ class PropagationRunner {
   // not succeeded or Run() was called before, or the sampler's error if
   // options.node_pid cannot be read.
   absl::StatusOr<PropagationResult> Run();
+
+  // After Run(): writes every measured write's acknowledgement time and delay on each
+  // edge as CSV (VisibilityTracker::WriteCsv), to see when the slow ones happened.
+  // Writes nothing before Run().
+  void WriteTrace(std::ostream& out) const;
 
  private:
   using Clock = std::chrono::steady_clock;

@@ -6,11 +6,13 @@
 #include <algorithm>
 #include <map>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/random/random.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 
 namespace kv::bench {
@@ -194,6 +196,36 @@ TEST(PropagationRunnerTest, AStoppedEdgeLeavesStragglersAfterABoundedDrain) {
   EXPECT_EQ(r->visibility.on_all_edges.count, 9);
   EXPECT_GE(r->drain, absl::Milliseconds(100));
   EXPECT_LT(r->drain, absl::Seconds(10));
+}
+
+TEST(PropagationRunnerTest, TheTraceHasOneLinePerMeasuredWrite) {
+  FakeLog log;
+  BenchOptions o = PropagationOptions(2);
+  o.warmup = absl::Milliseconds(5);  // 10 writes
+  o.drain = absl::Milliseconds(100);
+  // Edge 1 applied the marker and the 10 warmup writes, then stopped.
+  PropagationRunner runner = MakeRunner(o, &log, {-1, 11});
+  std::ostringstream before;
+  runner.WriteTrace(before);
+  EXPECT_EQ(before.str(), "");
+  ASSERT_TRUE(runner.Prepare().ok());
+  absl::StatusOr<PropagationResult> r = runner.Run();
+  ASSERT_TRUE(r.ok()) << r.status();
+  std::ostringstream trace;
+  runner.WriteTrace(trace);
+  std::vector<std::string> lines = absl::StrSplit(trace.str(), '\n', absl::SkipEmpty());
+  ASSERT_EQ(static_cast<int64_t>(lines.size()), 1 + r->visibility.measured_writes);
+  EXPECT_EQ(lines[0], "position,key_index,acked_ms,edge0_ms,edge1_ms");
+  // The first measured write is the one after the 10 warmup writes.
+  std::vector<std::string> first = absl::StrSplit(lines[1], ',');
+  ASSERT_EQ(first.size(), 5u);
+  EXPECT_EQ(first[0], "10");
+  EXPECT_EQ(first[1], "10");
+  EXPECT_FALSE(first[3].empty());  // seen on edge 0
+  EXPECT_TRUE(first[4].empty());   // edge 1 stopped before it
+  std::vector<std::string> last = absl::StrSplit(lines.back(), ',');
+  ASSERT_EQ(last.size(), 5u);
+  EXPECT_FALSE(last[3].empty());
 }
 
 TEST(PropagationRunnerTest, FailedWritesAreCountedAndDoNotStallThePollers) {

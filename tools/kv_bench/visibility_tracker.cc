@@ -154,4 +154,24 @@ VisibilityStats VisibilityTracker::Summarize(int64_t first_measured) const {
   return out;
 }
 
+void VisibilityTracker::WriteCsv(std::ostream& out, int64_t first_measured) const {
+  absl::MutexLock lock(&mu_);
+  out << "position,key_index,acked_ms";
+  for (int e = 0; e < edges_; ++e) out << ",edge" << e << "_ms";
+  out << "\n";
+  for (int64_t i = 0; i < answered_; ++i) {
+    const size_t w = static_cast<size_t>(i);
+    if (outcome_[w] != Outcome::kAcked || key_index_[w] < first_measured) continue;
+    out << i << ',' << key_index_[w] << ',' << absl::ToDoubleMilliseconds(acked_at_[w]);
+    for (int e = 0; e < edges_; ++e) {
+      const absl::Duration visible = visible_at_[static_cast<size_t>(e)][w];
+      out << ',';
+      if (visible != absl::InfiniteDuration()) {
+        out << absl::ToDoubleMilliseconds(std::max(absl::ZeroDuration(), visible - acked_at_[w]));
+      }
+    }
+    out << '\n';
+  }
+}
+
 }  // namespace kv::bench

@@ -34,6 +34,7 @@
 // call takes one mutex for O(1) work (ObserveVisible: amortised O(1) per write and edge).
 
 #include <cstdint>
+#include <ostream>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -113,6 +114,10 @@ class VisibilityTracker {
   // Returns the figures over writes with key index >= first_measured (earlier ones are
   // the warmup), as described in the header comment.
   VisibilityStats Summarize(int64_t first_measured) const;
+  // Writes one CSV line per measured acknowledged write, in commit order: its position,
+  // key index, acknowledgement time (ms since the run's start) and delay on each edge (ms;
+  // empty if never seen), after a header line.
+  void WriteCsv(std::ostream& out, int64_t first_measured) const;
 
  private:
   enum class Outcome : uint8_t { kPending, kAcked, kFailed };

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <sstream>
 #include <thread>
 
 namespace kv::bench {
@@ -215,6 +216,22 @@ TEST(VisibilityTrackerTest, AwaitAnsweredWakesOnAnAcknowledgementOrTheEnd) {
   EXPECT_TRUE(answered);
   EXPECT_TRUE(t.finished());
   EXPECT_FALSE(t.AwaitAnswered(1, absl::Seconds(30)));  // finished: returns at once
+}
+
+TEST(VisibilityTrackerTest, CsvListsEachMeasuredWriteWithItsDelayPerEdge) {
+  VisibilityTracker t(5, 2);
+  AckWrites(t, 3);            // writes 0..2 at 1..3 ms
+  t.WriteFailed(3, 3);        // left out
+  t.WriteAcked(4, 4, Ms(5));  // never seen on edge 1
+  t.ObserveVisible(0, 4, Ms(7));
+  t.ObserveVisible(1, 2, Ms(4));
+  std::ostringstream out;
+  t.WriteCsv(out, /*first_measured=*/1);  // write 0 is the warmup
+  EXPECT_EQ(out.str(),
+            "position,key_index,acked_ms,edge0_ms,edge1_ms\n"
+            "1,1,2,5,2\n"
+            "2,2,3,4,1\n"
+            "4,4,5,2,\n");
 }
 
 }  // namespace
