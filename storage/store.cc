@@ -113,12 +113,21 @@ Store::~Store() {
   committer_.reset();  // drain queued writes while the database is open
 }
 
+size_t JitteredWriteBuffer(size_t base, double jitter, absl::BitGenRef gen) {
+  if (jitter <= 0) return base;
+  const double factor = absl::Uniform(absl::IntervalClosed, gen, 1 - jitter, 1 + jitter);
+  return static_cast<size_t>(static_cast<double>(base) * factor);
+}
+
 absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options,
                                                    const Clock* clock,
                                                    prometheus::Registry* registry) {
   if (options.path.empty()) return absl::InvalidArgumentError("storage: path is empty");
   if (options.blob_chunk_bytes <= 0 || options.inline_value_limit < 0) {
     return absl::InvalidArgumentError("storage: invalid chunk or inline size");
+  }
+  if (!(options.write_buffer_jitter >= 0 && options.write_buffer_jitter <= 0.5)) {
+    return absl::InvalidArgumentError("storage: write_buffer_jitter must be between 0 and 0.5");
   }
   std::unique_ptr<Store> store(new Store(options, clock));
   leveldb::Env* env = options.env != nullptr ? options.env : leveldb::Env::Default();
@@ -131,7 +140,9 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options,
   db_options.env = env;
   db_options.block_cache = store->block_cache_.get();
   db_options.filter_policy = store->filter_policy_.get();
-  db_options.write_buffer_size = options.write_buffer_bytes;
+  absl::BitGen gen;
+  db_options.write_buffer_size =
+      JitteredWriteBuffer(options.write_buffer_bytes, options.write_buffer_jitter, gen);
   db_options.max_file_size = 8 << 20;
   leveldb::DB* db = nullptr;
   leveldb::Status s = leveldb::DB::Open(db_options, options.path, &db);

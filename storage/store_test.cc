@@ -75,6 +75,34 @@ class StoreTest : public testing::StoreFixture {
   }
 };
 
+TEST(JitteredWriteBufferTest, DrawsAcrossTheWholeRangeAndNoFurther) {
+  std::mt19937_64 gen(42);
+  constexpr size_t kBase = 16 << 20;
+  std::set<size_t> seen;
+  for (int i = 0; i < 1000; ++i) {
+    const size_t size = JitteredWriteBuffer(kBase, 0.25, gen);
+    EXPECT_GE(size, kBase / 4 * 3);
+    EXPECT_LE(size, kBase / 4 * 5);
+    seen.insert(size);
+  }
+  EXPECT_GT(seen.size(), 990u);  // replicas do not end up with equal memtables
+  EXPECT_LT(*seen.begin(), kBase / 100 * 77);
+  EXPECT_GT(*seen.rbegin(), kBase / 100 * 123);
+  EXPECT_EQ(JitteredWriteBuffer(kBase, 0, gen), kBase);
+}
+
+TEST_F(StoreTest, OpenRefusesAWriteBufferJitterOutOfRange) {
+  store_.reset();
+  StoreOptions o = Options();
+  o.write_buffer_jitter = 0.6;
+  EXPECT_THAT(Store::Open(o, &clock_, nullptr).status(),
+              StatusIs(StatusCode::kInvalidArgument, ::testing::HasSubstr("write_buffer_jitter")));
+  o.write_buffer_jitter = -0.1;
+  EXPECT_THAT(Store::Open(o, &clock_, nullptr).status(), StatusIs(StatusCode::kInvalidArgument));
+  o.write_buffer_jitter = 0;
+  EXPECT_THAT(Store::Open(o, &clock_, nullptr).status(), IsOk());
+}
+
 TEST_F(StoreTest, NamespacesCreateListRenameDelete) {
   MakeNamespace("b-title", kNs);
   MakeNamespace("a-title", kNs2);
