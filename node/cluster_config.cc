@@ -83,11 +83,23 @@ absl::StatusOr<ClusterConfig> ParseYaml(const YAML::Node& root) {
     node.grpc_address = *v;
     if (n["region"]) node.region = n["region"].as<std::string>();
     if (n["metrics"]) node.metrics_address = n["metrics"].as<std::string>();
+    if (n["stream_port"]) {
+      node.stream_port = n["stream_port"].as<int>();
+      if (node.stream_port < 0 || node.stream_port > 65535) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(where, ": stream_port must be between 0 and 65535"));
+      }
+    }
     node.data_dir = n["data_dir"] ? n["data_dir"].as<std::string>() : node.id;
     if (!ids.insert(node.id).second) {
       return absl::InvalidArgumentError(absl::StrCat(where, ": duplicate id \"", node.id, "\""));
     }
-    for (const std::string& address : {node.grpc_address, node.metrics_address}) {
+    std::string stream_address;
+    if (node.stream_port != 0) {
+      stream_address = absl::StrCat(
+          node.grpc_address.substr(0, node.grpc_address.rfind(':')), ":", node.stream_port);
+    }
+    for (const std::string& address : {node.grpc_address, node.metrics_address, stream_address}) {
       if (!address.empty() && !address.ends_with(":0") && !addresses.insert(address).second) {
         return absl::InvalidArgumentError(
             absl::StrCat(where, ": address ", address, " is used twice"));

@@ -10,6 +10,7 @@
 //       region: eu-west
 //       grpc: 127.0.0.1:7400
 //       metrics: 127.0.0.1:9400
+//       stream_port: 7450     # optional: the TCP replication stream's port (0: any free)
 //       data_dir: origin      # relative paths resolve against the data root
 //   replication:              # optional
 //     heartbeat_ms: 1000
@@ -42,6 +43,7 @@ struct NodeConfig {
   std::string region;
   std::string grpc_address;
   std::string metrics_address;  // empty: no metrics endpoint
+  int stream_port = 0;          // on grpc_address's host; 0: any free port
   std::string data_dir;
 };
 

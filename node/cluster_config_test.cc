@@ -3,6 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <filesystem>
+
 #include "common/testing/status_matchers.h"
 
 namespace kv::node {
@@ -22,6 +25,7 @@ nodes:
     region: eu-west
     grpc: 127.0.0.1:7400
     metrics: 127.0.0.1:9400
+    stream_port: 7450
     data_dir: data/origin
   - id: edge-1
     role: edge
@@ -35,6 +39,8 @@ nodes:
   EXPECT_EQ(edge->role, Role::kEdge);
   EXPECT_EQ(edge->data_dir, "edge-1");  // defaults to the id
   EXPECT_EQ(config->Find("origin")->metrics_address, "127.0.0.1:9400");
+  EXPECT_EQ(config->Find("origin")->stream_port, 7450);
+  EXPECT_EQ(edge->stream_port, 0);  // any free port
   EXPECT_EQ(config->Find("nope"), nullptr);
 }
 
@@ -54,6 +60,12 @@ TEST(ClusterConfigTest, RejectsBadConfigsWithClearMessages) {
   EXPECT_THAT(ClusterConfig::Parse(
                   "nodes: [{id: a, role: origin, grpc: 'x:1'}, {id: b, role: edge, grpc: 'x:1'}]"),
               StatusIs(StatusCode::kInvalidArgument, HasSubstr("used twice")));
+  EXPECT_THAT(ClusterConfig::Parse("nodes: [{id: a, role: origin, grpc: 'x:1', stream_port: 70000}]"),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("stream_port must be between")));
+  // The stream's port collides with another node's gRPC address on the same host.
+  EXPECT_THAT(ClusterConfig::Parse("nodes: [{id: a, role: origin, grpc: 'x:1', stream_port: 2},"
+                                   " {id: b, role: edge, grpc: 'x:2'}]"),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("x:2 is used twice")));
   EXPECT_THAT(ClusterConfig::Parse("nodes: [{id: a, role: origin, grpc: 'x:1', region: {a: 1}}]"),
               StatusIs(StatusCode::kInvalidArgument));
   EXPECT_THAT(ClusterConfig::Load("/nonexistent/config.yaml"), StatusIs(StatusCode::kNotFound));
@@ -80,6 +92,23 @@ TEST(ClusterConfigTest, ReplicationSettingsDefaultAndParse) {
   EXPECT_EQ(tuned->replication.heartbeat, absl::Milliseconds(500));
   EXPECT_EQ(tuned->replication.gossip_interval, absl::Milliseconds(250));
   EXPECT_FALSE(tuned->replication.stream_over_tcp);
+}
+
+// Every file shipped in cluster-configs/ loads, and its origin's stream port is fixed.
+TEST(ClusterConfigTest, ShippedConfigsLoad) {
+  const char* source_dir = std::getenv("KV_SOURCE_DIR");  // set by ctest
+  const std::filesystem::path dir =
+      std::filesystem::path(source_dir != nullptr ? source_dir : ".") / "cluster-configs";
+  ASSERT_TRUE(std::filesystem::is_directory(dir)) << dir << " (run from the repository root)";
+  int loaded = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() != ".yaml") continue;
+    absl::StatusOr<ClusterConfig> config = ClusterConfig::Load(entry.path().string());
+    ASSERT_THAT(config, IsOk()) << entry.path();
+    EXPECT_NE(config->origin().stream_port, 0) << entry.path();
+    ++loaded;
+  }
+  EXPECT_GE(loaded, 3);
 }
 
 }  // namespace

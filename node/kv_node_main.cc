@@ -40,6 +40,7 @@ int Run(int argc, char** argv) {
   app.set_version_flag("--version", "kv-node 0.1.0");
   std::string config_path, node_id, listen, metrics, data_dir, data_root, ready_file;
   double sweep_interval_s = 1.0, shutdown_grace_s = 10.0;
+  int stream_port = -1;  // -1: not given
   bool list_nodes = false;
   std::string join_seed, region;
   int grpc_memory_mib = 0;
@@ -52,6 +53,10 @@ int Run(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--metrics", metrics,
                  "Prometheus /metrics address host:port; overrides the config; \"off\" disables");
+  app.add_option("--stream-port", stream_port,
+                 "Port of the replication stream over plain TCP, on the --listen host "
+                 "(0 = any free port; edges learn it from the node); overrides the config")
+      ->check(CLI::Range(0, 65535));
   app.add_option("--data-dir", data_dir, "Database directory; overrides the config");
   app.add_option("--data-root", data_root,
                  "Directory that relative data_dir paths of the config resolve against "
@@ -91,7 +96,8 @@ int Run(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version exit 0; every flag error exits 2, like the checks below.
+    return app.exit(e) == 0 ? 0 : 2;
   }
 
   if (list_nodes) {
@@ -131,6 +137,7 @@ int Run(int argc, char** argv) {
     }
     if (self != nullptr) {
       options.listen_address = self->grpc_address;
+      options.stream_port = self->stream_port;
       metrics_address = self->metrics_address;
       options.role = self->role;
       options.region = self->region;
@@ -171,6 +178,7 @@ int Run(int argc, char** argv) {
   }
   if (!region.empty()) options.region = region;
   if (!listen.empty()) options.listen_address = listen;
+  if (stream_port >= 0) options.stream_port = stream_port;
   if (!metrics.empty()) metrics_address = metrics == "off" ? "" : metrics;
   if (!data_dir.empty()) options.data_dir = data_dir;
   if (options.data_dir.empty()) {

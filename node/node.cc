@@ -96,13 +96,16 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(const NodeOptions& options,
     return absl::UnavailableError(
         absl::StrCat("cannot serve on ", options.listen_address, " (address in use?)"));
   }
-  // The replication stream over plain TCP, on the gRPC host and a free port (subscribers
-  // ask StreamAddress for it).
+  // The replication stream over plain TCP, on the gRPC host and options.stream_port
+  // (subscribers ask StreamAddress for it).
   {
     std::string host;
     int grpc_port = 0;
     KV_RETURN_IF_ERROR(SplitHostPort(options.listen_address, &host, &grpc_port));
-    KV_RETURN_IF_ERROR(node->replication_service_->ServeTcp(host, 0));
+    if (absl::Status s = node->replication_service_->ServeTcp(host, options.stream_port);
+        !s.ok()) {
+      return absl::Status(s.code(), absl::StrCat("replication stream: ", s.message()));
+    }
   }
   node->server_->GetHealthCheckService()->SetServingStatus(true);
   node->membership_->SetSelfAddress(node->address());
@@ -136,7 +139,7 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(const NodeOptions& options,
   };
   node->sweeper_ = std::make_unique<Sweeper>(node->store_.get(), deps.clock, sweeper);
   KV_LOG_INFO(edge ? "edge " : "origin ", options.node_id, " serving on ", node->address(),
-              " (replication stream on TCP port ", node->replication_service_->tcp_port(),
+              " (replication stream on TCP port ", node->stream_port(),
               ") with data in ", options.data_dir, " at sequence ",
               node->store_->AppliedSequence(),
               edge ? absl::StrCat(", following origin ", options.origin.id, " at ",
@@ -170,6 +173,8 @@ absl::StatusOr<PeerAddress> Node::Join() {
   return absl::FailedPreconditionError(
       absl::StrCat("joined through ", options_.join_seed, " but no origin is known"));
 }
+
+int Node::stream_port() const { return replication_service_->tcp_port(); }
 
 std::string Node::address() const {
   std::string host;

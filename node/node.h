@@ -60,6 +60,9 @@ struct NodeOptions {
   absl::Duration forward_apply_wait = absl::Seconds(5);
   // host:port to serve gRPC on; port 0 picks a free port (see Node::port()).
   std::string listen_address = "127.0.0.1:7400";
+  // Port of the replication stream over plain TCP, on listen_address's host; 0 picks a
+  // free port. Subscribers learn it from Replication.StreamAddress either way.
+  int stream_port = 0;
   // Directory for the node's LevelDB database.
   std::string data_dir;
   // Storage tuning; `path`, `env` and `node_id` are filled in by the node.
@@ -100,6 +103,8 @@ class Node {
 
   // Returns the bound gRPC port and "host:port" address.
   int port() const { return port_; }
+  // The port of the replication stream over plain TCP (NodeOptions::stream_port).
+  int stream_port() const;
   std::string address() const;
 
   // Returns a channel to this node that bypasses the network.

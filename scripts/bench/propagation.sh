@@ -141,16 +141,20 @@ listening_ports() {
 USED_PORTS=" "
 FREE_PORTS=()
 # Sets FREE_PORTS to N ports nothing listens on and not handed out before, from a random
-# base. (A global, not output: a $(...) subshell could not record USED_PORTS.)
+# base below the kernel's ephemeral range (an outgoing connection or a listener on port
+# 0 cannot take one of them before its node starts). (A global, not output: a $(...)
+# subshell could not record USED_PORTS.)
 free_ports() {
-  local n="$1" taken port tries=0
+  local n="$1" taken port tries=0 low=20000 high=32768
+  read -r high _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
+  ((high > low + 1000)) || { low=10000; high=20000; }
   taken="$(listening_ports)"
-  port=$((20000 + RANDOM % 30000))
+  port=$((low + RANDOM % (high - low)))
   FREE_PORTS=()
   while ((${#FREE_PORTS[@]} < n)); do
-    ((tries++ < 5000)) || die "no $n free ports found"
+    ((tries++ < 20000)) || die "no $n free ports found"
     port=$((port + 1))
-    ((port < 60000)) || port=20000
+    ((port < high)) || port=$low
     [[ "$taken" == *" $port "* || "$USED_PORTS" == *" $port "* ]] && continue
     FREE_PORTS+=("$port")
     USED_PORTS+="$port "
@@ -162,7 +166,8 @@ free_ports() {
 # edges follow the origin over gRPC Subscribe instead of the TCP stream.
 make_config() {
   local mode="$1" out="$2"
-  free_ports "$(grep -cE '^[[:space:]]+(grpc|metrics):' "$CONFIG")"
+  # A grpc and a metrics port per node, and one for each node's replication stream.
+  free_ports "$(($(grep -cE '^[[:space:]]+(grpc|metrics):' "$CONFIG") + $(grep -cE '^[[:space:]]+grpc:' "$CONFIG")))"
   awk -v lan="$([[ "$mode" == lan* ]] && echo 1 || echo 0)" \
     -v grpc="$([[ "$mode" == lan-grpc ]] && echo 1 || echo 0)" -v ports="${FREE_PORTS[*]}" '
     BEGIN { split(ports, p, " "); i = 0 }
@@ -170,7 +175,11 @@ make_config() {
     /^[^[:space:]#]/ { in_latency = ($0 ~ /^latency:/) }
     grpc && /^replication:/ { print; print "  stream_transport: grpc"; next }
     in_latency && lan && /^[[:space:]]+enabled:/ { sub(/enabled:.*/, "enabled: false") }
+    /^[[:space:]]+stream_port:/ { next }
     /^[[:space:]]+(grpc|metrics):/ { i++; sub(/[0-9.]+:[0-9]+/, "127.0.0.1:" p[i]) }
+    /^[[:space:]]+grpc:/ {
+      print; indent = $0; sub(/grpc:.*/, "", indent); i++; print indent "stream_port: " p[i]; next
+    }
     { print }' "$CONFIG" >"$out"
 }
 

@@ -35,6 +35,7 @@ class ClusterFixture : public ::testing::Test {
     std::shared_ptr<prometheus::Registry> registry;
     std::unique_ptr<node::Node> node;
     int port = 0;
+    int stream_port = 0;  // NodeOptions::stream_port
     std::unique_ptr<Client> client;
   };
 
@@ -48,11 +49,13 @@ class ClusterFixture : public ::testing::Test {
   }
 
   // Adds and starts a node; the first added must be the origin.
-  void Add(const std::string& id, node::Role role, const std::string& region = "r1") {
+  void Add(const std::string& id, node::Role role, const std::string& region = "r1",
+           int stream_port = 0) {
     Member& m = members_[id];
     m.id = id;
     m.region = region;
     m.role = role;
+    m.stream_port = stream_port;
     m.env.reset(leveldb::NewMemEnv(leveldb::Env::Default()));
     Start(id);
   }
@@ -96,6 +99,7 @@ class ClusterFixture : public ::testing::Test {
     options.role = m.role;
     options.region = m.region;
     options.listen_address = absl::StrCat("127.0.0.1:", m.port);
+    options.stream_port = m.stream_port;
     options.data_dir = "/data";
     options.sweeper.interval = absl::ZeroDuration();
     options.gossip_interval = absl::ZeroDuration();
@@ -140,6 +144,7 @@ class ClusterFixture : public ::testing::Test {
   storage::Store& store(const std::string& id) { return *members_.at(id).node->store(); }
   BridgedChannelFactory& links(const std::string& id) { return *members_.at(id).channels; }
   node::Node& node(const std::string& id) { return *members_.at(id).node; }
+  prometheus::Registry& registry(const std::string& id) { return *members_.at(id).registry; }
 
   // Runs one anti-entropy round on every running node.
   void TickAll() {

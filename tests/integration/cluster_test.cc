@@ -191,6 +191,47 @@ TEST_F(ClusterTest, AnEdgeCutFromTheOriginCatchesUpWhenTheLinkHeals) {
   EXPECT_EQ(Dump("edge-3", ns->id), Dump("origin", ns->id));
 }
 
+// Reads a counter or gauge without labels from a node's registry (-1 if absent).
+double MetricValue(prometheus::Registry& registry, const std::string& name) {
+  for (const prometheus::MetricFamily& family : registry.Collect()) {
+    if (family.name != name || family.metric.empty()) continue;
+    return family.type == prometheus::MetricType::Counter ? family.metric[0].counter.value
+                                                           : family.metric[0].gauge.value;
+  }
+  return -1;
+}
+
+class StreamPortTest : public kv::testing::ClusterFixture {};
+
+TEST_F(StreamPortTest, TheOriginServesItsStreamOnTheConfiguredPortAndEdgesFollowIt) {
+  const int port = kv::testing::PickFreePort();
+  Add("origin", node::Role::kOrigin, "eu", port);
+  EXPECT_EQ(node("origin").stream_port(), port);
+  Add("edge-1", node::Role::kEdge, "eu");
+  absl::StatusOr<Namespace> ns = client("origin").CreateNamespace("t");
+  ASSERT_THAT(ns, IsOk());
+  ASSERT_THAT(client("origin").Put(ns->id, "k", "v"), IsOk());
+  ASSERT_TRUE(Converged());
+  EXPECT_THAT(client("edge-1").Get(ns->id, "k"), IsOkAndHolds(Optional(std::string("v"))));
+  // One stream, over TCP at the first try (3 failed connects would have meant gRPC).
+  EXPECT_EQ(MetricValue(registry("edge-1"), "kv_replication_reconnects_total"), 1);
+
+  // A second node told to serve its stream on the same port does not start, and says why.
+  node::NodeOptions options = BaseOptions(Member{.id = "other", .role = node::Role::kOrigin});
+  options.listen_address = "127.0.0.1:0";
+  options.stream_port = port;
+  std::unique_ptr<leveldb::Env> env(leveldb::NewMemEnv(leveldb::Env::Default()));
+  BridgedChannelFactory channels("eu", LatencyModel());
+  node::NodeDeps deps;
+  deps.clock = &clock_;
+  deps.env = env.get();
+  deps.channels = &channels;
+  EXPECT_THAT(node::Node::Create(options, deps).status(),
+              StatusIs(StatusCode::kUnavailable,
+                       HasSubstr(absl::StrCat("replication stream: cannot listen on 127.0.0.1:",
+                                              port))));
+}
+
 }  // namespace
 }  // namespace kv
 
