@@ -96,8 +96,8 @@ absl::StatusOr<ClusterConfig> ParseYaml(const YAML::Node& root) {
     }
     std::string stream_address;
     if (node.stream_port != 0) {
-      stream_address = absl::StrCat(
-          node.grpc_address.substr(0, node.grpc_address.rfind(':')), ":", node.stream_port);
+      stream_address = absl::StrCat(node.grpc_address.substr(0, node.grpc_address.rfind(':')), ":",
+                                    node.stream_port);
     }
     for (const std::string& address : {node.grpc_address, node.metrics_address, stream_address}) {
       if (!address.empty() && !address.ends_with(":0") && !addresses.insert(address).second) {

@@ -60,8 +60,9 @@ TEST(ClusterConfigTest, RejectsBadConfigsWithClearMessages) {
   EXPECT_THAT(ClusterConfig::Parse(
                   "nodes: [{id: a, role: origin, grpc: 'x:1'}, {id: b, role: edge, grpc: 'x:1'}]"),
               StatusIs(StatusCode::kInvalidArgument, HasSubstr("used twice")));
-  EXPECT_THAT(ClusterConfig::Parse("nodes: [{id: a, role: origin, grpc: 'x:1', stream_port: 70000}]"),
-              StatusIs(StatusCode::kInvalidArgument, HasSubstr("stream_port must be between")));
+  EXPECT_THAT(
+      ClusterConfig::Parse("nodes: [{id: a, role: origin, grpc: 'x:1', stream_port: 70000}]"),
+      StatusIs(StatusCode::kInvalidArgument, HasSubstr("stream_port must be between")));
   // The stream's port collides with another node's gRPC address on the same host.
   EXPECT_THAT(ClusterConfig::Parse("nodes: [{id: a, role: origin, grpc: 'x:1', stream_port: 2},"
                                    " {id: b, role: edge, grpc: 'x:2'}]"),

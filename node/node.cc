@@ -102,8 +102,7 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(const NodeOptions& options,
     std::string host;
     int grpc_port = 0;
     KV_RETURN_IF_ERROR(SplitHostPort(options.listen_address, &host, &grpc_port));
-    if (absl::Status s = node->replication_service_->ServeTcp(host, options.stream_port);
-        !s.ok()) {
+    if (absl::Status s = node->replication_service_->ServeTcp(host, options.stream_port); !s.ok()) {
       return absl::Status(s.code(), absl::StrCat("replication stream: ", s.message()));
     }
   }
@@ -138,16 +137,14 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(const NodeOptions& options,
     return *ts;
   };
   node->sweeper_ = std::make_unique<Sweeper>(node->store_.get(), deps.clock, sweeper);
-  KV_LOG_INFO(edge ? "edge " : "origin ", options.node_id, " serving on ", node->address(),
-              " (replication stream on TCP port ", node->stream_port(),
-              ") with data in ", options.data_dir, " at sequence ",
-              node->store_->AppliedSequence(),
-              edge ? absl::StrCat(", following origin ", options.origin.id, " at ",
-                                  options.origin.address, " over ",
-                                  options.stream_transport == replication::StreamTransport::kTcp
-                                      ? "TCP"
-                                      : "gRPC")
-                   : std::string());
+  KV_LOG_INFO(
+      edge ? "edge " : "origin ", options.node_id, " serving on ", node->address(),
+      " (replication stream on TCP port ", node->stream_port(), ") with data in ", options.data_dir,
+      " at sequence ", node->store_->AppliedSequence(),
+      edge ? absl::StrCat(
+                 ", following origin ", options.origin.id, " at ", options.origin.address, " over ",
+                 options.stream_transport == replication::StreamTransport::kTcp ? "TCP" : "gRPC")
+           : std::string());
   return node;
 }
 

@@ -196,7 +196,7 @@ double MetricValue(prometheus::Registry& registry, const std::string& name) {
   for (const prometheus::MetricFamily& family : registry.Collect()) {
     if (family.name != name || family.metric.empty()) continue;
     return family.type == prometheus::MetricType::Counter ? family.metric[0].counter.value
-                                                           : family.metric[0].gauge.value;
+                                                          : family.metric[0].gauge.value;
   }
   return -1;
 }
@@ -226,10 +226,10 @@ TEST_F(StreamPortTest, TheOriginServesItsStreamOnTheConfiguredPortAndEdgesFollow
   deps.clock = &clock_;
   deps.env = env.get();
   deps.channels = &channels;
-  EXPECT_THAT(node::Node::Create(options, deps).status(),
-              StatusIs(StatusCode::kUnavailable,
-                       HasSubstr(absl::StrCat("replication stream: cannot listen on 127.0.0.1:",
-                                              port))));
+  EXPECT_THAT(
+      node::Node::Create(options, deps).status(),
+      StatusIs(StatusCode::kUnavailable,
+               HasSubstr(absl::StrCat("replication stream: cannot listen on 127.0.0.1:", port))));
 }
 
 }  // namespace
