@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cstdint>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -83,12 +84,14 @@ absl::StatusOr<ClusterConfig> ParseYaml(const YAML::Node& root) {
     node.grpc_address = *v;
     if (n["region"]) node.region = n["region"].as<std::string>();
     if (n["metrics"]) node.metrics_address = n["metrics"].as<std::string>();
-    if (n["stream_port"]) {
-      node.stream_port = n["stream_port"].as<int>();
-      if (node.stream_port < 0 || node.stream_port > 65535) {
+    if (const YAML::Node port = n["stream_port"]; port) {
+      const int64_t value = port.IsScalar() ? port.as<int64_t>(-1) : -1;
+      if (value < 0 || value > 65535) {
         return absl::InvalidArgumentError(
-            absl::StrCat(where, ": stream_port must be between 0 and 65535"));
+            absl::StrCat(where, ": stream_port must be a port number between 0 and 65535, not \"",
+                         port.IsScalar() ? port.Scalar() : "(not a number)", "\""));
       }
+      node.stream_port = static_cast<int>(value);
     }
     node.data_dir = n["data_dir"] ? n["data_dir"].as<std::string>() : node.id;
     if (!ids.insert(node.id).second) {
@@ -102,7 +105,8 @@ absl::StatusOr<ClusterConfig> ParseYaml(const YAML::Node& root) {
     for (const std::string& address : {node.grpc_address, node.metrics_address, stream_address}) {
       if (!address.empty() && !address.ends_with(":0") && !addresses.insert(address).second) {
         return absl::InvalidArgumentError(
-            absl::StrCat(where, ": address ", address, " is used twice"));
+            absl::StrCat(where, ": address ", address, " is used twice",
+                         address == stream_address ? " (stream_port on the grpc host)" : ""));
       }
     }
     config.nodes.push_back(std::move(node));

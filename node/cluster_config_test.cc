@@ -62,7 +62,14 @@ TEST(ClusterConfigTest, RejectsBadConfigsWithClearMessages) {
               StatusIs(StatusCode::kInvalidArgument, HasSubstr("used twice")));
   EXPECT_THAT(
       ClusterConfig::Parse("nodes: [{id: a, role: origin, grpc: 'x:1', stream_port: 70000}]"),
-      StatusIs(StatusCode::kInvalidArgument, HasSubstr("stream_port must be between")));
+      StatusIs(StatusCode::kInvalidArgument,
+               HasSubstr("stream_port must be a port number between 0 and 65535, not \"70000\"")));
+  EXPECT_THAT(
+      ClusterConfig::Parse("nodes: [{id: a, role: origin, grpc: 'x:1', stream_port: seven}]"),
+      StatusIs(StatusCode::kInvalidArgument, HasSubstr("not \"seven\"")));
+  EXPECT_THAT(ClusterConfig::Parse("nodes: [{id: a, role: origin, grpc: 'x:1', stream_port: 1}]"),
+              StatusIs(StatusCode::kInvalidArgument,
+                       HasSubstr("x:1 is used twice (stream_port on the grpc host)")));
   // The stream's port collides with another node's gRPC address on the same host.
   EXPECT_THAT(ClusterConfig::Parse("nodes: [{id: a, role: origin, grpc: 'x:1', stream_port: 2},"
                                    " {id: b, role: edge, grpc: 'x:2'}]"),

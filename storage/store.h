@@ -65,7 +65,8 @@ struct StoreOptions {
   // Each store draws its memtable size at random from write_buffer_bytes x [1 - j, 1 + j]
   // (0 <= j <= 0.5; 0: exactly write_buffer_bytes). Replicas apply the same writes, so
   // equal memtables fill, and flush, in lockstep: nodes that share a host all flushed
-  // at once (9 nodes on 2 cores at 1,000 writes/s: every replica stalled for ~1 s).
+  // at once (9 nodes on 2 cores at 1,000 writes/s: writes then took up to 105-132 ms to
+  // reach every edge, against 32-50 ms with the jitter; doc/storage.md).
   double write_buffer_jitter = 0.25;
   // Values up to this size are stored inside their record (one read to get them);
   // larger ones are split into chunks so no single read or write holds them whole.

@@ -141,13 +141,18 @@ listening_ports() {
 USED_PORTS=" "
 FREE_PORTS=()
 # Sets FREE_PORTS to N ports nothing listens on and not handed out before, from a random
-# base below the kernel's ephemeral range (an outgoing connection or a listener on port
-# 0 cannot take one of them before its node starts). (A global, not output: a $(...)
-# subshell could not record USED_PORTS.)
+# base outside the kernel's ephemeral range, below it (or above it if it starts low): an
+# outgoing connection or a listener on port 0 cannot take one of them before its node
+# starts. (A global, not output: a $(...) subshell could not record USED_PORTS.)
 free_ports() {
-  local n="$1" taken port tries=0 low=20000 high=32768
-  read -r high _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
-  ((high > low + 1000)) || { low=10000; high=20000; }
+  local n="$1" taken port tries=0 low=20000 high=32768 eph_low=32768 eph_high=60999
+  { read -r eph_low eph_high </proc/sys/net/ipv4/ip_local_port_range; } 2>/dev/null || true
+  if ((eph_low > low + 1000)); then
+    high=$eph_low
+  else  # the ephemeral range starts low: take ports above it
+    low=$((eph_high + 1)) high=65535
+    ((high > low + 1000)) || die "no ports outside the ephemeral range $eph_low-$eph_high"
+  fi
   taken="$(listening_ports)"
   port=$((low + RANDOM % (high - low)))
   FREE_PORTS=()

@@ -2,15 +2,15 @@
 // restarts, an unreachable origin, and a clock set back.
 
 #include <gmock/gmock.h>
-#include <gtest/gtest.h>
-
 #include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
 
 #include <atomic>
 #include <chrono>
 #include <thread>
 
 #include "common/testing/status_matchers.h"
+#include "kv/replication/v1/replication.grpc.pb.h"
 #include "kv/v1/kv.grpc.pb.h"
 #include "tests/integration/cluster_fixture.h"
 
@@ -205,8 +205,19 @@ class StreamPortTest : public kv::testing::ClusterFixture {};
 
 TEST_F(StreamPortTest, TheOriginServesItsStreamOnTheConfiguredPortAndEdgesFollowIt) {
   const int port = kv::testing::PickFreePort();
+  ASSERT_GT(port, 0);
   Add("origin", node::Role::kOrigin, "eu", port);
   EXPECT_EQ(node("origin").stream_port(), port);
+  // What subscribers are told.
+  {
+    auto stub = replication::v1::Replication::NewStub(
+        grpc::CreateChannel(node("origin").address(), grpc::InsecureChannelCredentials()));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    replication::v1::StreamAddressResponse response;
+    ASSERT_TRUE(stub->StreamAddress(&ctx, replication::v1::StreamAddressRequest(), &response).ok());
+    EXPECT_EQ(response.port(), port);
+  }
   Add("edge-1", node::Role::kEdge, "eu");
   absl::StatusOr<Namespace> ns = client("origin").CreateNamespace("t");
   ASSERT_THAT(ns, IsOk());

@@ -19,11 +19,12 @@
 // the slowest edge). propagation_runner.h and visibility_tracker.h give the exact rules.
 //
 // Exit codes: 0 the run completed (errors, if any, are in the report); 1 a node is
-// unreachable or setup failed (nothing printed on stdout), or --trace-csv could not be
-// written after the run; 2 bad flags, or a --trace-csv path that cannot be written; 3
-// the run completed and its report is printed, but not one measured operation
-// (propagation: not one write) succeeded; 4 (propagation) the report is printed, but
-// some acknowledged write was never seen on some edge within --drain.
+// unreachable or setup failed (nothing printed on stdout); 2 bad flags, or a --trace-csv
+// path that cannot be written; 3 the run completed and its report is printed, but not
+// one measured operation (propagation: not one write) succeeded; 4 (propagation) the
+// report is printed, but some acknowledged write was never seen on some edge within
+// --drain; 5 (propagation) the report is printed, but writing --trace-csv failed (3 and
+// 4 take precedence).
 
 #include <unistd.h>
 
@@ -36,6 +37,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -111,10 +113,15 @@ std::string NewRunId() {
 // the exit status (see the header comment).
 int RunPropagation(const kv::bench::BenchOptions& options, bool json,
                    const std::string& trace_csv) {
-  // Opened first, so a path that cannot be written fails before a long run.
+  // Written to FILE.tmp, opened first so a path that cannot be written fails before a
+  // long run, and renamed to FILE once complete (a failed run leaves no partial trace).
   std::ofstream trace;
+  const std::string trace_tmp = trace_csv + ".tmp";
+  absl::Cleanup drop_trace_tmp = [&] {  // a no-op once renamed
+    if (!trace_csv.empty()) std::remove(trace_tmp.c_str());
+  };
   if (!trace_csv.empty()) {
-    trace.open(trace_csv, std::ios::out | std::ios::trunc);
+    trace.open(trace_tmp, std::ios::out | std::ios::trunc);
     if (!trace) {
       std::fprintf(stderr, "kv-bench: cannot write --trace-csv %s: %s\n", trace_csv.c_str(),
                    std::strerror(errno));
@@ -188,12 +195,14 @@ int RunPropagation(const kv::bench::BenchOptions& options, bool json,
                                   : kv::bench::FormatPropagationTable(*result);
   std::fputs(report.c_str(), stdout);
   std::fflush(stdout);
+  bool trace_failed = false;
   if (trace.is_open()) {
     runner.WriteTrace(trace);
     trace.close();
-    if (!trace) {
-      std::fprintf(stderr, "kv-bench: writing --trace-csv %s failed\n", trace_csv.c_str());
-      return 1;
+    trace_failed = !trace || std::rename(trace_tmp.c_str(), trace_csv.c_str()) != 0;
+    if (trace_failed) {
+      std::fprintf(stderr, "kv-bench: writing --trace-csv %s failed: %s\n", trace_csv.c_str(),
+                   std::strerror(errno));
     }
   }
   if (result->visibility.measured_writes == 0) {
@@ -207,7 +216,7 @@ int RunPropagation(const kv::bench::BenchOptions& options, bool json,
                  absl::ToDoubleSeconds(options.drain));
     return 4;
   }
-  return 0;
+  return trace_failed ? 5 : 0;
 }
 
 int Run(int argc, char** argv) {

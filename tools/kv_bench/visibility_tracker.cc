@@ -1,6 +1,7 @@
 #include "tools/kv_bench/visibility_tracker.h"
 
 #include <algorithm>
+#include <iomanip>
 
 namespace kv::bench {
 
@@ -156,6 +157,9 @@ VisibilityStats VisibilityTracker::Summarize(int64_t first_measured) const {
 
 void VisibilityTracker::WriteCsv(std::ostream& out, int64_t first_measured) const {
   absl::MutexLock lock(&mu_);
+  const std::ios::fmtflags flags = out.flags();
+  const std::streamsize precision = out.precision();
+  out << std::fixed << std::setprecision(3);  // microseconds, whatever the run's length
   out << "position,key_index,acked_ms";
   for (int e = 0; e < edges_; ++e) out << ",edge" << e << "_ms";
   out << "\n";
@@ -172,6 +176,8 @@ void VisibilityTracker::WriteCsv(std::ostream& out, int64_t first_measured) cons
     }
     out << '\n';
   }
+  out.flags(flags);
+  out.precision(precision);
 }
 
 }  // namespace kv::bench

@@ -115,8 +115,8 @@ class VisibilityTracker {
   // the warmup), as described in the header comment.
   VisibilityStats Summarize(int64_t first_measured) const;
   // Writes one CSV line per measured acknowledged write, in commit order: its position,
-  // key index, acknowledgement time (ms since the run's start) and delay on each edge (ms;
-  // empty if never seen), after a header line.
+  // key index, acknowledgement time (ms since the run's start) and delay on each edge (ms
+  // with 3 decimals; empty if never seen), after a header line.
   void WriteCsv(std::ostream& out, int64_t first_measured) const;
 
  private:

@@ -229,9 +229,9 @@ TEST(VisibilityTrackerTest, CsvListsEachMeasuredWriteWithItsDelayPerEdge) {
   t.WriteCsv(out, /*first_measured=*/1);  // write 0 is the warmup
   EXPECT_EQ(out.str(),
             "position,key_index,acked_ms,edge0_ms,edge1_ms\n"
-            "1,1,2,5,2\n"
-            "2,2,3,4,1\n"
-            "4,4,5,2,\n");
+            "1,1,2.000,5.000,2.000\n"
+            "2,2,3.000,4.000,1.000\n"
+            "4,4,5.000,2.000,\n");
 }
 
 }  // namespace
