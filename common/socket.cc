@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -94,6 +95,15 @@ absl::Status SplitHostPort(absl::string_view address, std::string* host, int* po
   return absl::OkStatus();
 }
 
+std::string JoinHostPort(absl::string_view host, int port) {
+  return absl::StrCat(absl::StrContains(host, ':') ? absl::StrCat("[", host, "]") : host, ":",
+                      port);
+}
+
+absl::Time IdleDeadline(absl::Time deadline, absl::Duration idle) {
+  return idle == absl::InfiniteDuration() ? deadline : std::min(deadline, absl::Now() + idle);
+}
+
 absl::StatusOr<Socket> ListenTcp(const std::string& host, int port, int* bound_port) {
   absl::StatusOr<addrinfo*> resolved = Resolve(host, port, /*passive=*/true);
   if (!resolved.ok()) return resolved.status();
@@ -172,12 +182,12 @@ absl::Status SendAll(int fd, absl::string_view data, absl::Time deadline) {
 }
 
 absl::Status SendAll(int fd, absl::string_view data, absl::Time deadline, absl::Duration idle) {
-  absl::Time progress_deadline = std::min(deadline, absl::Now() + idle);
+  absl::Time progress_deadline = IdleDeadline(deadline, idle);
   while (!data.empty()) {
     const ssize_t n = send(fd, data.data(), data.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n > 0) {
       data.remove_prefix(static_cast<size_t>(n));
-      if (idle != absl::InfiniteDuration()) progress_deadline = std::min(deadline, absl::Now() + idle);
+      progress_deadline = IdleDeadline(deadline, idle);
       continue;
     }
     if (n < 0 && errno == EINTR) continue;

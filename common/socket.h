@@ -44,6 +44,13 @@ void SetNoDelay(int fd);
 
 // Splits "host:port" ("[v6]:port" too); INVALID_ARGUMENT names what is wrong.
 absl::Status SplitHostPort(absl::string_view address, std::string* host, int* port);
+// The inverse: "host:port", with a v6 host in brackets.
+std::string JoinHostPort(absl::string_view host, int port);
+
+// The deadline for the next wait of a transfer that must end by `deadline` and must not
+// go `idle` without progress: the earlier of the two (just `deadline` if `idle` is
+// infinite). Call it again after each progress.
+absl::Time IdleDeadline(absl::Time deadline, absl::Duration idle);
 
 // Listens on `host`:`port` (port 0: any free one) and sets `*bound_port`.
 absl::StatusOr<Socket> ListenTcp(const std::string& host, int port, int* bound_port);

@@ -64,6 +64,16 @@ TEST(SplitHostPortTest, SplitsNamesV4AndBracketedV6) {
   EXPECT_EQ(SplitHostPort("h:70000", &host, &port).code(), absl::StatusCode::kInvalidArgument);
 }
 
+TEST(SplitHostPortTest, JoinHostPortIsItsInverse) {
+  EXPECT_EQ(JoinHostPort("127.0.0.1", 7400), "127.0.0.1:7400");
+  EXPECT_EQ(JoinHostPort("::1", 7400), "[::1]:7400");
+  std::string host;
+  int port = 0;
+  ASSERT_TRUE(SplitHostPort(JoinHostPort("::1", 7450), &host, &port).ok());
+  EXPECT_EQ(host, "::1");
+  EXPECT_EQ(port, 7450);
+}
+
 TEST(SocketTest, ConnectSendAndReceiveOverLoopback) {
   auto [client, server] = Connect();
   ASSERT_TRUE(server.valid());

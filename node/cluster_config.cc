@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "common/socket.h"
 
 namespace kv::node {
 namespace {
@@ -97,10 +98,10 @@ absl::StatusOr<ClusterConfig> ParseYaml(const YAML::Node& root) {
     if (!ids.insert(node.id).second) {
       return absl::InvalidArgumentError(absl::StrCat(where, ": duplicate id \"", node.id, "\""));
     }
-    std::string stream_address;
-    if (node.stream_port != 0) {
-      stream_address = absl::StrCat(node.grpc_address.substr(0, node.grpc_address.rfind(':')), ":",
-                                    node.stream_port);
+    std::string stream_address, host;
+    int grpc_port = 0;
+    if (node.stream_port != 0 && SplitHostPort(node.grpc_address, &host, &grpc_port).ok()) {
+      stream_address = JoinHostPort(host, node.stream_port);
     }
     for (const std::string& address : {node.grpc_address, node.metrics_address, stream_address}) {
       if (!address.empty() && !address.ends_with(":0") && !addresses.insert(address).second) {

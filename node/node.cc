@@ -1,11 +1,10 @@
 #include "node/node.h"
 
 #include <grpcpp/health_check_service_interface.h>
-#include <prometheus/registry.h>
 #include <grpcpp/resource_quota.h>
+#include <prometheus/registry.h>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/match.h"
 #include "common/log.h"
 #include "common/socket.h"
 #include "common/status_macros.h"
@@ -178,8 +177,7 @@ std::string Node::address() const {
   int listen_port = 0;
   if (!SplitHostPort(options_.listen_address, &host, &listen_port).ok()) host = "127.0.0.1";
   if (host.empty() || host == "0.0.0.0" || host == "::") host = "127.0.0.1";
-  if (absl::StrContains(host, ':')) host = absl::StrCat("[", host, "]");
-  return absl::StrCat(host, ":", port_);
+  return JoinHostPort(host, port_);
 }
 
 std::shared_ptr<grpc::Channel> Node::InProcessChannel() {

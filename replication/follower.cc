@@ -3,18 +3,16 @@
 #include <sys/socket.h>
 
 #include "absl/cleanup/cleanup.h"
-#include "absl/strings/match.h"
-#include "common/socket.h"
-#include "replication/stream_frame.h"
-
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "common/grpc_status.h"
 #include "common/log.h"
+#include "common/socket.h"
 #include "common/status_macros.h"
 #include "kv/replication/v1/replication.grpc.pb.h"
 #include "replication/log_applier.h"
+#include "replication/stream_frame.h"
 
 namespace kv::replication {
 
@@ -226,9 +224,7 @@ absl::Status Follower::StreamTcp(int port) {
   std::string host;
   int grpc_port = 0;
   KV_RETURN_IF_ERROR(SplitHostPort(origin_.address, &host, &grpc_port));
-  const std::string target = absl::StrCat(
-      absl::StrContains(host, ':') ? absl::StrCat("[", host, "]") : host, ":", port);
-  KV_ASSIGN_OR_RETURN(std::string route, channels_->RouteStream(origin_, target));
+  KV_ASSIGN_OR_RETURN(std::string route, channels_->RouteStream(origin_, JoinHostPort(host, port)));
   absl::Cleanup forget = [this] {
     absl::MutexLock lock(&mu_);
     socket_ = -1;  // before the socket closes, so Stop() never touches a reused descriptor

@@ -69,9 +69,8 @@ absl::Status FrameReader::Fill(size_t n, absl::Time deadline, absl::Duration idl
     }
     const size_t want = std::max(n - buffered(), kReadBytes);
     if (buffer_.size() < end_ + want) buffer_.resize(end_ + want);
-    const absl::Time until =
-        idle == absl::InfiniteDuration() ? deadline : std::min(deadline, absl::Now() + idle);
-    KV_ASSIGN_OR_RETURN(size_t got, ReceiveSome(fd_, buffer_.data() + end_, want, until));
+    KV_ASSIGN_OR_RETURN(
+        size_t got, ReceiveSome(fd_, buffer_.data() + end_, want, IdleDeadline(deadline, idle)));
     end_ += got;
   }
   return absl::OkStatus();

@@ -320,7 +320,10 @@ void StreamServer::FanoutLoop() {
     if (!heartbeat_due) heartbeat_due = !AwaitCommit(fanout_wait_, cursor);
     absl::StatusOr<bool> filled = cursor.Fill(&batch);
     frame.clear();
-    if (filled.ok() && !cursor.in_value()) AppendFrame(FrameType::kBatch, batch, &frame);
+    // Encoded before taking the lock, only when it will go out.
+    if (filled.ok() && (*filled || heartbeat_due) && !cursor.in_value()) {
+      AppendFrame(FrameType::kBatch, batch, &frame);
+    }
     absl::MutexLock lock(&fanout_mu_);
     if (fanout_stopped_) return;
     if (fanout_next_ != next || members_.empty()) continue;  // moved meanwhile: start over

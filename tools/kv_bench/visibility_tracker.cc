@@ -106,6 +106,13 @@ bool VisibilityTracker::AwaitAnswered(int64_t position, absl::Duration timeout) 
   return answered_ > position;
 }
 
+absl::Duration VisibilityTracker::DelayLocked(int edge, size_t position) const {
+  const absl::Duration visible = visible_at_[static_cast<size_t>(edge)][position];
+  if (visible == absl::InfiniteDuration()) return visible;
+  // Never negative when the REQUIRES of ObserveVisible hold; clamped all the same.
+  return std::max(absl::ZeroDuration(), visible - acked_at_[position]);
+}
+
 VisibilityStats VisibilityTracker::Summarize(int64_t first_measured) const {
   absl::MutexLock lock(&mu_);
   VisibilityStats out;
@@ -124,18 +131,16 @@ VisibilityStats VisibilityTracker::Summarize(int64_t first_measured) const {
     int64_t slowest_us = 0;
     bool everywhere = true;
     for (int e = 0; e < edges_; ++e) {
-      const absl::Duration visible = visible_at_[static_cast<size_t>(e)][w];
+      const absl::Duration delay = DelayLocked(e, w);
       EdgeVisibility& edge = out.edges[static_cast<size_t>(e)];
-      if (visible == absl::InfiniteDuration()) {
+      if (delay == absl::InfiniteDuration()) {
         ++edge.never_seen;
         ++out.never_seen;
         everywhere = false;
         continue;
       }
       ++edge.seen;
-      // Never negative when the REQUIRES of ObserveVisible hold; clamped all the same.
-      const int64_t delay_us =
-          std::max<int64_t>(0, absl::ToInt64Microseconds(visible - acked_at_[w]));
+      const int64_t delay_us = absl::ToInt64Microseconds(delay);
       per_edge[static_cast<size_t>(e)].push_back(delay_us);
       all.push_back(delay_us);
       slowest_us = std::max(slowest_us, delay_us);
@@ -168,11 +173,9 @@ void VisibilityTracker::WriteCsv(std::ostream& out, int64_t first_measured) cons
     if (outcome_[w] != Outcome::kAcked || key_index_[w] < first_measured) continue;
     out << i << ',' << key_index_[w] << ',' << absl::ToDoubleMilliseconds(acked_at_[w]);
     for (int e = 0; e < edges_; ++e) {
-      const absl::Duration visible = visible_at_[static_cast<size_t>(e)][w];
+      const absl::Duration delay = DelayLocked(e, w);
       out << ',';
-      if (visible != absl::InfiniteDuration()) {
-        out << absl::ToDoubleMilliseconds(std::max(absl::ZeroDuration(), visible - acked_at_[w]));
-      }
+      if (delay != absl::InfiniteDuration()) out << absl::ToDoubleMilliseconds(delay);
     }
     out << '\n';
   }

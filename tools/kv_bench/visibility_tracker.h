@@ -123,6 +123,9 @@ class VisibilityTracker {
   enum class Outcome : uint8_t { kPending, kAcked, kFailed };
 
   int64_t OldestUnseenLocked(int edge) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Acknowledged -> visible of the write at `position` on `edge`; InfiniteDuration() if
+  // never seen there.
+  absl::Duration DelayLocked(int edge, size_t position) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool Answer(int64_t position, int64_t key_index, Outcome outcome)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
