@@ -45,6 +45,7 @@ int Run(int argc, char** argv) {
   std::string join_seed, region;
   int grpc_memory_mib = 0;
   bool grpc_bdp_probe = false;
+  int get_threads = 0;
   app.add_option("--config", config_path,
                  "Cluster config (YAML, see cluster-configs/); requires --node-id");
   app.add_option("--node-id", node_id, "This node's id (in the config, or any name)");
@@ -86,6 +87,12 @@ int Run(int argc, char** argv) {
                  "RESOURCE_EXHAUSTED (0 = no cap)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
+  app.add_option("--get-threads", get_threads,
+                 "Threads serving Get, each taking a call from arrival to answer itself "
+                 "(0 = one per 4 cores, at least one). One costs the least CPU per read; "
+                 "more serve more reads at once on machines with cores to spare")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 64));
   app.add_flag("--list-nodes", list_nodes,
                "Print the nodes of --config, one per line (id role region grpc metrics "
                "data_dir), and exit; used by scripts/cluster");
@@ -189,6 +196,7 @@ int Run(int argc, char** argv) {
   options.shutdown_grace = absl::Seconds(shutdown_grace_s);
   options.grpc_memory_bytes = static_cast<size_t>(grpc_memory_mib) << 20;
   options.grpc_bdp_probe = grpc_bdp_probe;
+  options.get_threads = get_threads;
 
   std::error_code ec;
   std::filesystem::create_directories(options.data_dir, ec);

@@ -12,7 +12,6 @@
 #include "node/bulk_put_reactor.h"
 #include "node/forward_stream_reactor.h"
 #include "node/forwarder.h"
-#include "node/get_reactor.h"
 #include "node/list_cursor.h"
 #include "node/put_reactor.h"
 
@@ -162,11 +161,6 @@ grpc::ServerUnaryReactor* KvService::DeleteNamespace(
                           [this, response](const storage::CommitResult& r) {
                             ctx_->FillHeader(response->mutable_header(), r.sequence);
                           });
-}
-
-grpc::ServerWriteReactor<kv::v1::GetResponse>* KvService::Get(
-    grpc::CallbackServerContext* call, const kv::v1::GetRequest* request) {
-  return new GetReactor(ctx_, request);
 }
 
 grpc::ServerWriteReactor<kv::v1::BulkGetResponse>* KvService::BulkGet(

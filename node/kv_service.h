@@ -4,15 +4,17 @@
 // The kv.v1.KV gRPC service on the callback API: each method validates its input with
 // common/validation.h, calls the Store, converts the status and finishes. No method
 // blocks a gRPC thread on a write: writes complete from the store's commit callback.
-// Streaming methods are implemented by the reactors in *_reactor.h.
+// Streaming methods are implemented by the reactors in *_reactor.h; Get, the hot path,
+// by node/get_server.h on the completion-queue API.
 // Thread-safe.
 
 #include "kv/v1/kv.grpc.pb.h"
+#include "node/get_server.h"
 #include "node/service_context.h"
 
 namespace kv::node {
 
-class KvService final : public kv::v1::KV::CallbackService {
+class KvService final : public GetServer::Service {
  public:
   // `context` must outlive the service.
   explicit KvService(const ServiceContext* context) : ctx_(context) {}
@@ -29,8 +31,6 @@ class KvService final : public kv::v1::KV::CallbackService {
   grpc::ServerUnaryReactor* DeleteNamespace(grpc::CallbackServerContext* call,
                                             const kv::v1::DeleteNamespaceRequest* request,
                                             kv::v1::DeleteNamespaceResponse* response) override;
-  grpc::ServerWriteReactor<kv::v1::GetResponse>* Get(grpc::CallbackServerContext* call,
-                                                     const kv::v1::GetRequest* request) override;
   grpc::ServerWriteReactor<kv::v1::BulkGetResponse>* BulkGet(
       grpc::CallbackServerContext* call, const kv::v1::BulkGetRequest* request) override;
   grpc::ServerReadReactor<kv::v1::PutRequest>* Put(grpc::CallbackServerContext* call,

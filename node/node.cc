@@ -4,6 +4,9 @@
 #include <grpcpp/resource_quota.h>
 #include <prometheus/registry.h>
 
+#include <algorithm>
+#include <thread>
+
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "common/socket.h"
@@ -78,6 +81,12 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(const NodeOptions& options,
   builder.AddListeningPort(options.listen_address, grpc::InsecureServerCredentials(),
                            &node->port_);
   builder.RegisterService(node->service_.get());
+  const int get_threads =
+      options.get_threads > 0
+          ? options.get_threads
+          : std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / 4);
+  node->get_server_ =
+      std::make_unique<GetServer>(&node->context_, node->service_.get(), &builder, get_threads);
   builder.RegisterService(node->replication_service_.get());
   node->gossip_service_ =
       std::make_unique<gossip::GossipService>(node->store_.get(), node->membership_.get());
@@ -105,6 +114,7 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(const NodeOptions& options,
       return absl::Status(s.code(), absl::StrCat("replication stream: ", s.message()));
     }
   }
+  node->get_server_->Start();
   node->server_->GetHealthCheckService()->SetServingStatus(true);
   node->membership_->SetSelfAddress(node->address());
   if (edge) {
@@ -199,6 +209,7 @@ void Node::Shutdown() {
     server_->Shutdown(absl::ToChronoTime(absl::Now() + options_.shutdown_grace));
     server_->Wait();
   }
+  if (get_server_) get_server_->Shutdown();
   sweeper_.reset();
   gossiper_.reset();
   store_.reset();  // drains queued writes, closes LevelDB

@@ -21,6 +21,7 @@
 #include "gossip/membership.h"
 #include "node/cluster_config.h"
 #include "node/forwarder.h"
+#include "node/get_server.h"
 #include "node/kv_service.h"
 #include "node/rpc_metrics.h"
 #include "node/service_context.h"
@@ -80,6 +81,10 @@ struct NodeOptions {
   // A hard cap on gRPC's memory (a ResourceQuota); 0 = none. Past it gRPC sheds load:
   // new streams are reset with RESOURCE_EXHAUSTED, so set it only as a safety net.
   size_t grpc_memory_bytes = 0;
+  // Threads serving Get, each with a completion queue of its own (see get_server.h);
+  // 0 = one per 4 cores, at least one. On a 2-core machine one thread costs least CPU
+  // per read; more only serve more reads at once.
+  int get_threads = 0;
   // How long shutdown waits for in-flight calls before cancelling them.
   absl::Duration shutdown_grace = absl::Seconds(10);
 };
@@ -139,6 +144,7 @@ class Node {
   std::unique_ptr<KvService> service_;
   std::unique_ptr<replication::ReplicationService> replication_service_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<GetServer> get_server_;
   std::unique_ptr<replication::Follower> follower_;
   std::unique_ptr<Sweeper> sweeper_;
   int port_ = 0;

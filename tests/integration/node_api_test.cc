@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <future>
 #include <thread>
 
 #include "common/limits.h"
@@ -406,6 +407,69 @@ TEST_F(NodeApiTest, ReadsCompleteOnAnOtherwiseIdleConnection) {
     EXPECT_THAT(lone.Get(ns, "big"), IsOk());
     EXPECT_THAT(lone.BulkGet(ns, {"k", "big"}), IsOk());
   }
+}
+
+// Opens a Get of `key` on `stub` and reads its first message, which must find a value.
+std::unique_ptr<grpc::ClientReader<kv::v1::GetResponse>> StartGet(kv::v1::KV::Stub& stub,
+                                                                  grpc::ClientContext* context,
+                                                                  const std::string& ns,
+                                                                  const std::string& key) {
+  kv::v1::GetRequest request;
+  request.set_namespace_id(ns);
+  request.set_key(key);
+  std::unique_ptr<grpc::ClientReader<kv::v1::GetResponse>> reader = stub.Get(context, request);
+  kv::v1::GetResponse first;
+  EXPECT_TRUE(reader->Read(&first));
+  EXPECT_TRUE(first.found());
+  return reader;
+}
+
+// Reads what is left of a Get and returns its status.
+grpc::Status DrainGet(grpc::ClientReader<kv::v1::GetResponse>* reader) {
+  kv::v1::GetResponse message;
+  while (reader->Read(&message)) {
+  }
+  return reader->Finish();
+}
+
+TEST_F(NodeApiTest, AGetAbandonedMidValueIsCountedAndTheNodeServesOn) {
+  const std::string ns = NewNamespace();
+  // Far more than gRPC's flow-control windows: the node is still sending when the
+  // client goes.
+  const std::string big(kMaxValueBytes, 'b');
+  ASSERT_THAT(client_->Put(ns, "big", big), IsOk());
+  {
+    grpc::ClientContext context;
+    auto reader = StartGet(*stub_, &context, ns, "big");
+    context.TryCancel();
+    EXPECT_EQ(DrainGet(reader.get()).error_code(), grpc::StatusCode::CANCELLED);
+  }
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (MetricsText().find("kv_rpc_requests_total{code=\"CANCELLED\",method=\"Get\"} 1") ==
+             std::string::npos &&
+         absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  EXPECT_THAT(MetricsText(),
+              HasSubstr("kv_rpc_requests_total{code=\"CANCELLED\",method=\"Get\"} 1"));
+  absl::StatusOr<std::optional<std::string>> again = client_->Get(ns, "big");
+  ASSERT_THAT(again, IsOk());
+  ASSERT_TRUE(again->has_value());
+  EXPECT_TRUE(**again == big);
+}
+
+TEST_F(NodeApiTest, ShutdownEndsAGetWhoseClientStoppedReading) {
+  configure_ = [](node::NodeOptions& options) { options.shutdown_grace = absl::Milliseconds(100); };
+  RestartNode();
+  const std::string ns = NewNamespace();
+  ASSERT_THAT(client_->Put(ns, "big", std::string(kMaxValueBytes, 'b')), IsOk());
+  grpc::ClientContext context;
+  auto reader = StartGet(*stub_, &context, ns, "big");
+  // The client reads no further, so the node's next write waits on flow control until
+  // the grace period ends and the call is cancelled.
+  std::future<void> stopped = std::async(std::launch::async, [this] { node_->Shutdown(); });
+  ASSERT_EQ(stopped.wait_for(std::chrono::seconds(60)), std::future_status::ready);
+  EXPECT_FALSE(DrainGet(reader.get()).ok());
 }
 
 TEST_F(NodeApiTest, ServesTheStandardHealthService) {

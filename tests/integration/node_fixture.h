@@ -9,6 +9,7 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
+#include <functional>
 #include <memory>
 #include <random>
 #include <string>
@@ -39,6 +40,7 @@ class NodeFixture : public ::testing::Test {
     options.listen_address = "127.0.0.1:0";
     options.data_dir = "/data";
     options.sweeper.interval = absl::ZeroDuration();  // tests step the sweeper
+    if (configure_) configure_(options);
     node::NodeDeps deps;
     deps.clock = &clock_;
     deps.env = env_.get();
@@ -89,6 +91,8 @@ class NodeFixture : public ::testing::Test {
     return out;
   }
 
+  // Applied to the node's options at each (re)start.
+  std::function<void(node::NodeOptions&)> configure_;
   std::unique_ptr<leveldb::Env> env_;
   SimulatedClock clock_;
   std::shared_ptr<prometheus::Registry> registry_;
