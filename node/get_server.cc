@@ -8,20 +8,20 @@
 #include "storage/store.h"
 
 namespace kv::node {
-namespace {
 
 // One Get, from the request's arrival to its finish. The first message carries header,
 // metadata and the start of the value; a chunked value follows one stored chunk per
 // message, each read only after the previous one was sent, so a transfer holds about one
 // chunk of memory. Its address is the tag of every operation it starts, one at a time;
 // it deletes itself when the last one completes.
-class GetCall {
+class GetServer::Call {
  public:
-  GetCall(const ServiceContext* context, GetServer::Service* service,
-          grpc::ServerCompletionQueue* queue)
-      : ctx_(context), service_(service), queue_(queue) {
-    service_->RequestGet(&server_context_, &request_, &writer_, queue_, queue_, this);
+  Call(GetServer* server, grpc::ServerCompletionQueue* queue)
+      : live_(server), ctx_(server->ctx_), queue_(queue) {
+    server->service_->RequestGet(&server_context_, &request_, &writer_, queue_, queue_, this);
   }
+  Call(const Call&) = delete;
+  Call& operator=(const Call&) = delete;
 
   // Called with each completed operation's `ok`.
   void Proceed(bool ok) {
@@ -31,7 +31,7 @@ class GetCall {
           delete this;
           return;
         }
-        new GetCall(ctx_, service_, queue_);  // the next caller's
+        new Call(live_.server, queue_);  // the next caller's
         timer_.emplace(ctx_->metrics, Method::kGet);
         Start();
         return;
@@ -107,8 +107,16 @@ class GetCall {
     writer_.Finish(g, this);
   }
 
+  // Counts this call among the server's live ones from before its request until its
+  // other members are gone (declared first, destroyed last).
+  struct Liveness {
+    explicit Liveness(GetServer* s) : server(s) { server->CallStarted(); }
+    ~Liveness() { server->CallEnded(); }
+    GetServer* const server;
+  };
+
+  Liveness live_;
   const ServiceContext* const ctx_;
-  GetServer::Service* const service_;
   grpc::ServerCompletionQueue* const queue_;
   grpc::ServerContext server_context_;
   kv::v1::GetRequest request_;
@@ -119,8 +127,6 @@ class GetCall {
   std::unique_ptr<storage::BlobReader> blob_;
   uint32_t next_chunk_ = 0;
 };
-
-}  // namespace
 
 GetServer::GetServer(const ServiceContext* context, Service* service, grpc::ServerBuilder* builder,
                      int threads)
@@ -135,11 +141,11 @@ void GetServer::Start() {
   started_ = true;
   for (const std::unique_ptr<grpc::ServerCompletionQueue>& queue : queues_) {
     grpc::ServerCompletionQueue* q = queue.get();
-    new GetCall(ctx_, service_, q);
+    new Call(this, q);
     threads_.emplace_back([q] {
       void* tag = nullptr;
       bool ok = false;
-      while (q->Next(&tag, &ok)) static_cast<GetCall*>(tag)->Proceed(ok);
+      while (q->Next(&tag, &ok)) static_cast<Call*>(tag)->Proceed(ok);
     });
   }
 }
@@ -147,6 +153,11 @@ void GetServer::Start() {
 void GetServer::Shutdown() {
   if (shut_down_) return;
   shut_down_ = true;
+  {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(
+        +[](int* live) { return *live == 0; }, &live_calls_));
+  }
   for (const std::unique_ptr<grpc::ServerCompletionQueue>& queue : queues_) queue->Shutdown();
   for (std::thread& t : threads_) t.join();
   if (!started_) {  // nothing was requested: the queues only need draining
@@ -157,6 +168,16 @@ void GetServer::Shutdown() {
       }
     }
   }
+}
+
+void GetServer::CallStarted() {
+  absl::MutexLock lock(&mu_);
+  ++live_calls_;
+}
+
+void GetServer::CallEnded() {
+  absl::MutexLock lock(&mu_);
+  --live_calls_;
 }
 
 }  // namespace kv::node

@@ -10,6 +10,8 @@
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "grpcpp/grpcpp.h"
 #include "kv/v1/kv.grpc.pb.h"
 #include "node/service_context.h"
@@ -40,13 +42,23 @@ class GetServer {
 
   // Starts serving; call once the server is built and started.
   void Start();
-  // Call after grpc::Server::Shutdown() has returned: drains the queues and joins the
-  // threads. Idempotent; the destructor calls it.
+  // Call after grpc::Server::Shutdown() has returned: waits until every call has ended
+  // (the server fails the requests still waiting and cancels the calls still running),
+  // then drains the queues and joins the threads. Idempotent; the destructor calls it.
   void Shutdown();
 
  private:
+  class Call;  // one Get, in get_server.cc
+
+  void CallStarted();
+  void CallEnded();
+
   const ServiceContext* const ctx_;
   Service* const service_;
+  absl::Mutex mu_;
+  // Calls alive, requested or running. A queue may only shut down once none is left,
+  // or a call could start an operation on it.
+  int live_calls_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<std::unique_ptr<grpc::ServerCompletionQueue>> queues_;
   std::vector<std::thread> threads_;
   bool started_ = false;

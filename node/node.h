@@ -143,8 +143,8 @@ class Node {
   ServiceContext context_;
   std::unique_ptr<KvService> service_;
   std::unique_ptr<replication::ReplicationService> replication_service_;
+  std::unique_ptr<GetServer> get_server_;  // its queues outlive the server
   std::unique_ptr<grpc::Server> server_;
-  std::unique_ptr<GetServer> get_server_;
   std::unique_ptr<replication::Follower> follower_;
   std::unique_ptr<Sweeper> sweeper_;
   int port_ = 0;
