@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "common/log.h"
+#include "common/testing/metric_value.h"
 #include "common/testing/status_matchers.h"
 #include "leveldb/db.h"
 #include "replication/follower.h"
@@ -27,6 +28,7 @@ namespace {
 using ::kv::gossip::testing::GossipCluster;
 using ::kv::gossip::testing::TestNode;
 using ::kv::testing::IsOk;
+using ::kv::testing::MetricValue;
 
 const std::string kNs = "000000000000000000000000000000cc";
 
@@ -61,24 +63,6 @@ std::map<std::string, std::string> Dump(const storage::Store& store, bool live_o
                      " meta=", r.metadata.value_or("-"), " value=", value);
   }
   return out;
-}
-
-// Sums the samples of metric `name` whose labels include `labels`.
-double Metric(prometheus::Registry& registry, const std::string& name,
-              const std::map<std::string, std::string>& labels = {}) {
-  double sum = 0;
-  for (const prometheus::MetricFamily& family : registry.Collect()) {
-    if (family.name != name) continue;
-    for (const prometheus::ClientMetric& m : family.metric) {
-      size_t matched = 0;
-      for (const prometheus::ClientMetric::Label& l : m.label) {
-        auto it = labels.find(l.name);
-        if (it != labels.end() && it->second == l.value) ++matched;
-      }
-      if (matched == labels.size()) sum += m.counter.value + m.gauge.value;
-    }
-  }
-  return sum;
 }
 
 class GossipClusterTest : public ::testing::Test {
@@ -183,7 +167,7 @@ class GossipClusterTest : public ::testing::Test {
   double Repairs(const std::string& id, const std::string& kind = "") {
     std::map<std::string, std::string> labels;
     if (!kind.empty()) labels["kind"] = kind;
-    return Metric(*Node(id).registry, "kv_gossip_repairs_total", labels);
+    return MetricValue(*Node(id).registry, "kv_gossip_repairs_total", labels);
   }
 
   // Returns whether `key` is absent at `id` and its record is a tombstone.
@@ -209,8 +193,9 @@ TEST_F(GossipClusterTest, AnEdgeCutOffFromTheOriginConvergesThroughAnotherEdge) 
   ASSERT_TRUE(TickUntil([&] { return Converged("e1"); }, {"e1"}));
   EXPECT_EQ(Dump(*Node("e1").store, false), Dump(Origin(), false));  // tombstones too
   EXPECT_EQ(Repairs("e1"), repairs_before);  // caught up on e2's log, no repair
-  EXPECT_GT(Metric(*Node("e1").registry, "kv_gossip_catch_up_entries_total"), 0);
-  EXPECT_GT(Metric(*Node("e1").registry, "kv_gossip_rpc_failures_total", {{"rpc", "digest"}}), 0);
+  EXPECT_GT(MetricValue(*Node("e1").registry, "kv_gossip_catch_up_entries_total"), 0);
+  EXPECT_GT(
+      MetricValue(*Node("e1").registry, "kv_gossip_rpc_failures_total", {{"rpc", "digest"}}), 0);
 }
 
 TEST_F(GossipClusterTest, AnEdgeBehindTheRetainedLogIsRepairedThenCatchesUp) {
@@ -302,7 +287,7 @@ TEST_F(GossipClusterTest, ADamagedEdgeIsRepairedAndKeepsItsPosition) {
   ASSERT_TRUE(TickUntil([&] { return Converged("e1"); }, {"e1"}));
   EXPECT_EQ(Node("e1").store->AppliedSequence(), applied);
   EXPECT_EQ(Repairs("e1", "damage"), 1);
-  EXPECT_EQ(Metric(*Node("e1").registry, "kv_gossip_keys_repaired_total"), lost.size());
+  EXPECT_EQ(MetricValue(*Node("e1").registry, "kv_gossip_keys_repaired_total"), lost.size());
   EXPECT_EQ(Dump(*Node("e1").store, true), Dump(Origin(), true));
 }
 
@@ -400,11 +385,11 @@ TEST_F(GossipClusterTest, AnUnreachablePeerIsSuspectedThenDeadThenAliveWhenHeale
   cluster_.clock().Advance(cluster_.membership_options.dead_after);
   ASSERT_THAT(e1.gossiper->Tick(), IsOk());
   EXPECT_EQ(state(), MemberState::kDead);
-  EXPECT_EQ(Metric(*e1.registry, "kv_gossip_peers", {{"state", "dead"}}), 1);
+  EXPECT_EQ(MetricValue(*e1.registry, "kv_gossip_peers", {{"state", "dead"}}), 1);
 
   e1.channels->Heal("origin");  // dead peers are still probed now and then
   ASSERT_TRUE(TickUntil([&] { return state() == MemberState::kAlive; }, {"e1"}, 300));
-  EXPECT_GE(Metric(*e1.registry, "kv_gossip_rounds_total"), 5);
+  EXPECT_GE(MetricValue(*e1.registry, "kv_gossip_rounds_total"), 5);
 }
 
 TEST_F(GossipClusterTest, TheAppliedFloorIsTheSlowestMembersReportedPosition) {

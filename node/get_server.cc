@@ -1,5 +1,6 @@
 #include "node/get_server.h"
 
+#include <algorithm>
 #include <optional>
 
 #include "common/grpc_status.h"
@@ -131,7 +132,10 @@ class GetServer::Call {
 GetServer::GetServer(const ServiceContext* context, Service* service, grpc::ServerBuilder* builder,
                      int threads)
     : ctx_(context), service_(service) {
-  for (int i = 0; i < std::max(1, threads); ++i) queues_.push_back(builder->AddCompletionQueue());
+  if (threads <= 0) {
+    threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / 4);
+  }
+  for (int i = 0; i < threads; ++i) queues_.push_back(builder->AddCompletionQueue());
 }
 
 GetServer::~GetServer() { Shutdown(); }

@@ -32,8 +32,8 @@ class GetServer {
                       kv::v1::KV::WithCallbackMethod_BulkDelete<kv::v1::KV::WithCallbackMethod_List<
                           kv::v1::KV::WithAsyncMethod_Get<kv::v1::KV::Service>>>>>>>>>>>;
 
-  // Adds `threads` completion queues to `builder`. `context` and `service` (registered
-  // on the same builder) must outlive this object.
+  // Adds `threads` completion queues to `builder` (0: one per 4 cores, at least one).
+  // `context` and `service` (registered on the same builder) must outlive this object.
   GetServer(const ServiceContext* context, Service* service, grpc::ServerBuilder* builder,
             int threads);
   ~GetServer();

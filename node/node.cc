@@ -5,7 +5,6 @@
 #include <prometheus/registry.h>
 
 #include <algorithm>
-#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
@@ -81,12 +80,8 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(const NodeOptions& options,
   builder.AddListeningPort(options.listen_address, grpc::InsecureServerCredentials(),
                            &node->port_);
   builder.RegisterService(node->service_.get());
-  const int get_threads =
-      options.get_threads > 0
-          ? options.get_threads
-          : std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / 4);
-  node->get_server_ =
-      std::make_unique<GetServer>(&node->context_, node->service_.get(), &builder, get_threads);
+  node->get_server_ = std::make_unique<GetServer>(&node->context_, node->service_.get(), &builder,
+                                                  options.get_threads);
   builder.RegisterService(node->replication_service_.get());
   node->gossip_service_ =
       std::make_unique<gossip::GossipService>(node->store_.get(), node->membership_.get());

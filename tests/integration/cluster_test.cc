@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "common/testing/status_matchers.h"
+#include "common/testing/metric_value.h"
 #include "kv/replication/v1/replication.grpc.pb.h"
 #include "kv/v1/kv.grpc.pb.h"
 #include "tests/integration/cluster_fixture.h"
@@ -191,16 +192,6 @@ TEST_F(ClusterTest, AnEdgeCutFromTheOriginCatchesUpWhenTheLinkHeals) {
   EXPECT_EQ(Dump("edge-3", ns->id), Dump("origin", ns->id));
 }
 
-// Reads a counter or gauge without labels from a node's registry (-1 if absent).
-double MetricValue(prometheus::Registry& registry, const std::string& name) {
-  for (const prometheus::MetricFamily& family : registry.Collect()) {
-    if (family.name != name || family.metric.empty()) continue;
-    return family.type == prometheus::MetricType::Counter ? family.metric[0].counter.value
-                                                          : family.metric[0].gauge.value;
-  }
-  return -1;
-}
-
 class StreamPortTest : public kv::testing::ClusterFixture {};
 
 TEST_F(StreamPortTest, TheOriginServesItsStreamOnTheConfiguredPortAndEdgesFollowIt) {
@@ -225,7 +216,7 @@ TEST_F(StreamPortTest, TheOriginServesItsStreamOnTheConfiguredPortAndEdgesFollow
   ASSERT_TRUE(Converged());
   EXPECT_THAT(client("edge-1").Get(ns->id, "k"), IsOkAndHolds(Optional(std::string("v"))));
   // One stream, over TCP at the first try (3 failed connects would have meant gRPC).
-  EXPECT_EQ(MetricValue(registry("edge-1"), "kv_replication_reconnects_total"), 1);
+  EXPECT_EQ(kv::testing::MetricValue(registry("edge-1"), "kv_replication_reconnects_total"), 1);
 
   // A second node told to serve its stream on the same port does not start, and says why.
   node::NodeOptions options = BaseOptions(Member{.id = "other", .role = node::Role::kOrigin});
