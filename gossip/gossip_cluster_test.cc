@@ -291,6 +291,81 @@ TEST_F(GossipClusterTest, ADamagedEdgeIsRepairedAndKeepsItsPosition) {
   EXPECT_EQ(Dump(*Node("e1").store, true), Dump(Origin(), true));
 }
 
+TEST_F(GossipClusterTest, ADamagedEdgeIsRepairedWhileWritesKeepFlowing) {
+  StartCluster({"e1", "e2"});
+  WriteMix("k", 30);
+  ConvergeAll();
+  const std::vector<std::string> lost = {"k2", "k3", "k10", "k20"};  // live, no expiration
+  cluster_.Restart(Node("e1"), /*wipe=*/false, [&](leveldb::Env* env) {
+    leveldb::Options options;
+    options.env = env;
+    leveldb::DB* raw = nullptr;
+    ASSERT_TRUE(leveldb::DB::Open(options, "/db", &raw).ok());
+    std::unique_ptr<leveldb::DB> db(raw);
+    for (const std::string& key : lost) {
+      ASSERT_TRUE(db->Delete(leveldb::WriteOptions(), storage::keys::Data(kNs, key)).ok());
+    }
+  });
+  // Both edges follow the origin's stream, as in a running cluster.
+  std::vector<std::unique_ptr<replication::Follower>> followers;
+  for (const char* id : {"e1", "e2"}) {
+    TestNode& edge = Node(id);
+    replication::FollowerOptions options;
+    options.node_id = id;
+    options.initial_backoff = absl::Milliseconds(10);
+    followers.push_back(std::make_unique<replication::Follower>(
+        edge.store.get(), edge.channels.get(), Node("origin").peer(), &cluster_.clock(),
+        &edge.replication_metrics, options));
+    followers.back()->Start();
+  }
+  // Every round, a write lands on every replica first, so no replica's summary is ever
+  // the same two rounds running: only a comparison at a common sequence can see damage.
+  int round = 0;
+  auto write_and_tick = [&] {
+    Put(absl::StrCat("w", round % 7), absl::StrCat("round ", round));
+    ++round;
+    const uint64_t head = Origin().AppliedSequence();
+    for (const char* id : {"e1", "e2"}) {
+      for (int i = 0; i < 2500 && Node(id).store->AppliedSequence() < head; ++i) {
+        absl::SleepFor(absl::Milliseconds(2));
+      }
+      ASSERT_EQ(Node(id).store->AppliedSequence(), head) << id << " stopped following";
+    }
+    for (TestNode* n : cluster_.nodes()) EXPECT_THAT(n->gossiper->Tick(), IsOk());
+  };
+  auto repaired = [&] {
+    for (const std::string& key : lost) {
+      auto got = Node("e1").store->Get(kNs, key, cluster_.clock().Now());
+      if (!got.ok() || !got->has_value()) return false;
+    }
+    return true;
+  };
+  while (round < 50 && !repaired()) {
+    write_and_tick();
+    if (HasFatalFailure()) return;
+  }
+  ASSERT_TRUE(repaired()) << "after " << round << " rounds";
+  EXPECT_EQ(Repairs("e1", "damage"), 1);
+  EXPECT_GE(MetricValue(*Node("e1").registry, "kv_gossip_fingerprint_mismatches_total"), 1);
+  // The healthy replicas saw the mismatch too, but also each other agreeing: no repair.
+  EXPECT_EQ(Repairs("e2", "damage"), 0);
+  EXPECT_EQ(Repairs("origin", "damage"), 0);
+
+  // Repaired, it compares equal again: no further repairs while writes go on.
+  const double mismatches = MetricValue(*Node("e1").registry,
+                                        "kv_gossip_fingerprint_mismatches_total");
+  for (int i = 0; i < 5; ++i) {
+    write_and_tick();
+    if (HasFatalFailure()) return;
+  }
+  EXPECT_EQ(Repairs("e1", "damage"), 1);
+  EXPECT_EQ(MetricValue(*Node("e1").registry, "kv_gossip_fingerprint_mismatches_total"),
+            mismatches);
+  for (auto& f : followers) f->Stop();
+  EXPECT_TRUE(Converged("e1"));
+  EXPECT_EQ(Dump(*Node("e1").store, false), Dump(Origin(), false));
+}
+
 TEST_F(GossipClusterTest, ADeletedKeyStaysDeletedThroughEveryRepairPath) {
   StartCluster({"e1", "e2", "e3"});
   WriteMix("k", 12);

@@ -53,6 +53,13 @@ GossipMetrics::GossipMetrics(prometheus::Registry& r) {
                         .Help("Records (and namespace records) fetched and applied by repairs")
                         .Register(r)
                         .Add({});
+  fingerprint_mismatches_ =
+      &prometheus::BuildCounter()
+           .Name("kv_gossip_fingerprint_mismatches_total")
+           .Help("Peers whose fingerprint differed from this replica's at the same position "
+                 "(one of the two is damaged)")
+           .Register(r)
+           .Add({});
   auto& peers = prometheus::BuildGauge()
                     .Name("kv_gossip_peers")
                     .Help("Peers known to this node, by state")
@@ -74,6 +81,8 @@ void GossipMetrics::AddCatchUpEntries(int64_t entries) {
 }
 
 void GossipMetrics::AddRepair(RepairKind kind) { repairs_[static_cast<int>(kind)]->Increment(); }
+
+void GossipMetrics::AddFingerprintMismatch() { fingerprint_mismatches_->Increment(); }
 
 void GossipMetrics::AddKeysRepaired(int64_t keys) {
   keys_repaired_->Increment(static_cast<double>(keys));

@@ -40,6 +40,7 @@ class GossipMetrics {
   void AddCatchUpEntries(int64_t entries);
   void AddRepair(RepairKind kind);
   void AddKeysRepaired(int64_t keys);
+  void AddFingerprintMismatch();
   void SetPeers(int alive, int suspect, int dead);
 
  private:
@@ -49,6 +50,7 @@ class GossipMetrics {
   prometheus::Counter* catch_up_entries_;
   std::array<prometheus::Counter*, 3> repairs_;  // by RepairKind
   prometheus::Counter* keys_repaired_;
+  prometheus::Counter* fingerprint_mismatches_;
   prometheus::Gauge* peers_alive_;
   prometheus::Gauge* peers_suspect_;
   prometheus::Gauge* peers_dead_;

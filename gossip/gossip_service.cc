@@ -118,6 +118,7 @@ class GossipService::FetchRecordsProducer {
     if (blob_) {
       KV_ASSIGN_OR_RETURN(*out->mutable_continuation(), blob_->ReadChunk(next_chunk_++));
       if (next_chunk_ == blob_->ref().chunk_count()) blob_.reset();
+      out->set_horizon(store_->VersionHorizon());
       return true;
     }
     int64_t bytes = 0;
@@ -151,6 +152,7 @@ class GossipService::FetchRecordsProducer {
       }
       bytes += static_cast<int64_t>(record.inline_value.size());
     }
+    out->set_horizon(store_->VersionHorizon());
     return out->entries_size() > 0;
   }
 
@@ -192,6 +194,13 @@ grpc::ServerUnaryReactor* GossipService::Digest(grpc::CallbackServerContext* cal
   response->set_log_start(summary.log_start);
   response->set_hash(summary.hash);
   response->set_origin_epoch(KnownOriginEpoch(*membership_, *store_));
+  if (request->epoch() != 0 && request->epoch() == summary.epoch) {
+    const uint64_t at = std::min(request->applied_sequence(), summary.applied_sequence);
+    if (std::optional<uint64_t> fp = store_->FingerprintAt(at)) {
+      response->set_fingerprint_sequence(at);
+      response->set_fingerprint(*fp);
+    }
+  }
   ViewToProto(membership_->Snapshot(), response->mutable_members());
   reactor->Finish(grpc::Status::OK);
   return reactor;

@@ -89,6 +89,9 @@ std::optional<PeerReport> Gossiper::Exchange(const Member& peer) {
   MemberToProto(self, request.mutable_sender());
   ViewToProto(membership_->Snapshot(), request.mutable_members());
   request.set_origin_epoch(KnownOriginEpoch(*membership_, *store_));
+  const uint64_t epoch = store_->Epoch();
+  request.set_epoch(epoch);
+  request.set_applied_sequence(store_->AppliedSequence());
   v1::DigestResponse response;
   auto stub = v1::Gossip::NewStub(channels_->Dial(peer.peer()));
   absl::Status status;
@@ -124,6 +127,12 @@ std::optional<PeerReport> Gossiper::Exchange(const Member& peer) {
   report.now.applied_sequence = response.applied_sequence();
   report.now.log_start = response.log_start();
   report.now.hash = response.hash();
+  if (response.has_fingerprint() && response.epoch() == epoch && store_->Epoch() == epoch) {
+    if (std::optional<uint64_t> mine = store_->FingerprintAt(response.fingerprint_sequence())) {
+      report.same_fingerprint = *mine == response.fingerprint();
+      if (!*report.same_fingerprint) metrics_.AddFingerprintMismatch();
+    }
+  }
   absl::MutexLock lock(&mu_);
   auto [it, inserted] = reports_.try_emplace(peer.id, report.now);
   if (!inserted) report.before = std::exchange(it->second, report.now);

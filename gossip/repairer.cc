@@ -130,6 +130,13 @@ absl::StatusOr<RepairResult> Repairer::RepairFrom(const PeerAddress& peer, bool 
   absl::Cleanup release = [this] { Release(); };
   KV_ASSIGN_OR_RETURN(PeerHashes theirs, GetBucketHashes(peer));
   RepairResult result;
+  peer_high_ = theirs.applied_sequence;
+  // Whatever the repair applied (all of it or, on failure, part) may belong to sequence
+  // numbers up to the peer's position: this replica's fingerprint is comparable again
+  // only from there on.
+  absl::Cleanup forget = [this, &result] {
+    if (result.keys_repaired > 0 || result.adopted) store_->ForgetFingerprints(peer_high_);
+  };
   result.epoch = theirs.epoch;
   result.sequence = theirs.applied_sequence;
   result.kind = !adopt_lineage                    ? RepairKind::kDamage
@@ -272,6 +279,7 @@ absl::Status Repairer::Fetch(const PeerAddress& peer, KeyList* keys, int64_t* re
   rv1::LogBatch batch;
   absl::Status status;
   while (reader->Read(&batch)) {
+    peer_high_ = std::max(peer_high_, batch.horizon());
     status = applier.Apply(batch);
     if (!status.ok()) break;
   }

@@ -119,6 +119,10 @@ class Repairer {
 
   absl::Mutex mu_;
   bool busy_ ABSL_GUARDED_BY(mu_) = false;
+  // During a repair (only the holder of busy_ touches it): the highest horizon of the
+  // records the peer sent (at least its position at the start), which bounds the
+  // versions the repair brought.
+  uint64_t peer_high_ = 0;
 };
 
 }  // namespace kv::gossip

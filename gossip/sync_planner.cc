@@ -41,14 +41,27 @@ const PeerReport* LineageSource(const LocalState& self, const std::vector<PeerRe
   return best;
 }
 
+// Rule 2: a peer whose fingerprint differed from mine, if none agreed with mine.
+const PeerReport* DamageWitness(const std::vector<PeerReport>& peers) {
+  const PeerReport* differing = nullptr;
+  for (const PeerReport& p : peers) {
+    if (!p.same_fingerprint) continue;
+    if (*p.same_fingerprint) return nullptr;
+    if (Better(p, differing)) differing = &p;
+  }
+  return differing;
+}
+
 }  // namespace
 
 SyncPlan PlanSync(const LocalState& self, const std::vector<PeerReport>& peers) {
   const storage::ReplicaSummary& mine = self.now;
   if (!self.is_origin) {
     if (const PeerReport* p = LineageSource(self, peers)) return Plan(SyncAction::kAdopt, p);
-
-    // Rule 2: same lineage, ahead of me now and already at the previous report.
+  }
+  if (const PeerReport* p = DamageWitness(peers)) return Plan(SyncAction::kRepair, p);
+  if (!self.is_origin) {
+    // Rule 3: same lineage, ahead of me now and already at the previous report.
     const PeerReport* ahead = nullptr;
     const PeerReport* source = nullptr;  // ahead, and retaining what I need next
     for (const PeerReport& p : peers) {
@@ -67,7 +80,7 @@ SyncPlan PlanSync(const LocalState& self, const std::vector<PeerReport>& peers) 
     if (ahead != nullptr) return Plan(SyncAction::kAdopt, ahead);
   }
 
-  // Rule 3: same lineage and position, different data, and neither moved since.
+  // Rule 4: same lineage and position, different data, and neither moved since.
   if (!Same(self.before, mine)) return SyncPlan{};
   const PeerReport* differing = nullptr;
   for (const PeerReport& p : peers) {

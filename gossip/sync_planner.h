@@ -8,21 +8,29 @@
 // 1. Another lineage (epoch). An edge adopts the peer's lineage (repair, then catch-up)
 //    when it has applied nothing, or the peer is the origin, or the peer holds the
 //    origin's lineage (as last learned) while this edge does not.
-// 2. Same lineage, peer ahead. Catch up from the most advanced peer whose retained log
+// 2. Damage seen at a common position: a peer of the same lineage reported a fingerprint
+//    (storage/fingerprint.h) different from this replica's at a sequence both applied,
+//    and no peer of this round reported the same one as this replica (then the odd one
+//    out is the peer, which repairs itself in its own round). Pull what the peer has
+//    newer, without adopting anything. Before catch-up: a replica that is always a round
+//    behind would otherwise never get to it.
+// 3. Same lineage, peer ahead. Catch up from the most advanced peer whose retained log
 //    starts at or before applied + 1; if none can serve it, adopt the position of the
 //    most advanced one (repair, then catch-up).
-// 3. Same lineage and position, different hash: one of the two replicas is damaged. Pull
-//    what the peer has newer, without adopting anything.
-// The origin only ever does 3: it assigns the sequence, so it never takes another node's
-// log or lineage (a wiped origin starts a new lineage that the edges adopt).
+// 4. Same lineage and position, different bucket hashes, neither moved since the previous
+//    round: damage the fingerprint does not cover (versions with an expiration), found in
+//    a quiet moment. Repair as in 2.
+// The origin only ever does 2 and 4: it assigns the sequence, so it never takes another
+// node's log or lineage (a wiped origin starts a new lineage that the edges adopt).
 // Candidates are ordered origin first, then most advanced.
 //
-// Every rule acts only on what the previous report confirms, so that the fast path (the
-// follower's stream from the origin) is not duplicated by work it is about to do anyway:
-// a peer counts as ahead only if it was ahead of this replica's current position already
-// in its previous report (this replica fell more than a round behind), a lineage differs
-// only if both sides held theirs in the previous round too, and a hash differs only if
-// neither replica moved since.
+// Rules 1, 3 and 4 act only on what the previous report confirms, so that the fast path
+// (the follower's stream from the origin) is not duplicated by work it is about to do
+// anyway: a peer counts as ahead only if it was ahead of this replica's current position
+// already in its previous report (this replica fell more than a round behind), a lineage
+// differs only if both sides held theirs in the previous round too, and bucket hashes
+// differ only if neither replica moved since. Rule 2 needs no confirmation: it compares
+// the two replicas at one sequence number, where healthy ones agree exactly.
 
 #include <cstdint>
 #include <optional>
@@ -39,6 +47,9 @@ struct PeerReport {
   Member member;
   storage::ReplicaSummary now;
   std::optional<storage::ReplicaSummary> before;
+  // Whether its fingerprint equalled this replica's at a sequence both applied; unset
+  // when they could not be compared.
+  std::optional<bool> same_fingerprint;
 };
 
 // This replica, as the planner sees it.

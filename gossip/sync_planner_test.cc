@@ -127,12 +127,46 @@ TEST(SyncPlannerTest, RepairsDamageOnlyWhenNeitherReplicaMoved) {
             SyncAction::kNone);
 }
 
+// A peer that moved since its previous report, whose fingerprint was compared with ours.
+PeerReport Compared(const std::string& id, uint64_t applied, bool same) {
+  PeerReport p = P(id, S(kOriginEpoch, applied), S(kOriginEpoch, applied - 5));
+  p.same_fingerprint = same;
+  return p;
+}
+
+TEST(SyncPlannerTest, RepairsDamageSeenAtACommonPositionWhileEveryoneMoves) {
+  // Both replicas moved since the previous round (writes keep flowing), and this edge is
+  // a whole round behind the origin: the damage comes first.
+  LocalState self = Edge(S(kOriginEpoch, 10), /*moved=*/true);
+  PeerReport origin = P("origin", S(kOriginEpoch, 30), S(kOriginEpoch, 20));
+  origin.same_fingerprint = false;
+  SyncPlan plan = PlanSync(self, {Compared("e2", 12, false), origin});
+  EXPECT_EQ(plan.action, SyncAction::kRepair);
+  EXPECT_EQ(plan.peer.id, "origin");
+  // Without the mismatch, the same round catches up.
+  origin.same_fingerprint = std::nullopt;
+  EXPECT_EQ(PlanSync(self, {origin}).action, SyncAction::kCatchUp);
+}
+
+TEST(SyncPlannerTest, APeerThatAloneDiffersIsLeftToRepairItself) {
+  const LocalState self = Edge(S(kOriginEpoch, 10), /*moved=*/true);
+  EXPECT_EQ(PlanSync(self, {Compared("e2", 12, false), Compared("e3", 11, true)}).action,
+            SyncAction::kNone);
+  // Peers that could not be compared count for neither side.
+  EXPECT_EQ(PlanSync(self, {Compared("e2", 12, false), P("e3", S(kOriginEpoch, 11), std::nullopt)})
+                .action,
+            SyncAction::kRepair);
+}
+
 TEST(SyncPlannerTest, TheOriginOnlyRepairsDamage) {
   LocalState origin = Edge(S(kOriginEpoch, 10, 1234));
   origin.is_origin = true;
   EXPECT_EQ(PlanSync(origin, {Steady("e2", S(kOriginEpoch, 90))}).action, SyncAction::kNone);
   EXPECT_EQ(PlanSync(origin, {Steady("e2", S(kOtherEpoch, 90))}).action, SyncAction::kNone);
   EXPECT_EQ(PlanSync(origin, {Steady("e2", S(kOriginEpoch, 10, 99))}).action, SyncAction::kRepair);
+  LocalState moving = Edge(S(kOriginEpoch, 10), /*moved=*/true);
+  moving.is_origin = true;
+  EXPECT_EQ(PlanSync(moving, {Compared("e2", 8, false)}).action, SyncAction::kRepair);
 }
 
 }  // namespace

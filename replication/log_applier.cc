@@ -12,6 +12,8 @@ namespace v1 = kv::replication::v1;
 LogApplier::~LogApplier() = default;  // the builder frees unfinished chunks
 
 absl::Status LogApplier::Apply(const v1::LogBatch& batch) {
+  // Before anything of this batch commits: points below its horizon would not match.
+  if (batch.horizon() != 0) store_->NoteVersionsUpTo(batch.horizon());
   if (!batch.continuation().empty()) {
     if (!pending_) {
       return absl::InvalidArgumentError("replication stream: continuation without a value");

@@ -41,12 +41,16 @@ absl::StatusOr<bool> LogCursor::Fill(v1::LogBatch* batch) {
     filled_bytes_ = static_cast<int64_t>(chunk.size());
     if (metrics_ != nullptr) metrics_->AddPushed(0, filled_bytes_);
     batch->set_continuation(std::move(chunk));
+    batch->set_horizon(store_->VersionHorizon());
     if (next_chunk_ == blob_->ref().chunk_count()) blob_.reset();
     return true;
   }
-  KV_ASSIGN_OR_RETURN(std::vector<storage::ShippedEntry> entries,
-                      store_->ReadLog(next_, options_.batch_entries, options_.batch_bytes));
+  uint64_t horizon = 0;
+  KV_ASSIGN_OR_RETURN(
+      std::vector<storage::ShippedEntry> entries,
+      store_->ReadLog(next_, options_.batch_entries, options_.batch_bytes, &horizon));
   if (entries.empty()) return false;
+  batch->set_horizon(horizon);
   for (storage::ShippedEntry& e : entries) {
     v1::LogEntry* out = batch->add_entries();
     KV_RETURN_IF_ERROR(EntryToProto(e, out));

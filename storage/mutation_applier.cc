@@ -75,7 +75,9 @@ absl::Status MutationApplier::Apply(Txn& txn, Mutation& m) {
     s = ApplyNamespace(txn, m, &entry);
   }
   if (!s.ok() || m.sequencing == Sequencing::kRepair) return s;
-  txn.Put(keys::Log(txn.NextSequence()), EncodeLogEntry(entry));
+  const uint64_t seq = txn.NextSequence();
+  txn.Put(keys::Log(seq), EncodeLogEntry(entry));
+  txn.OnDurable([fingerprint = fingerprint_, seq] { fingerprint->Record(seq); });
   return absl::OkStatus();
 }
 
@@ -85,9 +87,16 @@ void MutationApplier::FreeBlob(Txn& txn, const BlobRef& blob) {
 }
 
 void MutationApplier::StageHash(Txn& txn, absl::string_view ns_id, absl::string_view key,
-                                HlcTimestamp hlc, absl::string_view origin) {
-  txn.OnDurable([hashes = hashes_, bucket = BucketOf(ns_id, key),
-                 delta = VersionHash(ns_id, key, hlc, origin)] { hashes->Apply(bucket, delta); });
+                                HlcTimestamp hlc, absl::string_view origin, int64_t expiration) {
+  const uint64_t delta = VersionHash(ns_id, key, hlc, origin);
+  txn.OnDurable([hashes = hashes_, bucket = BucketOf(ns_id, key), delta] {
+    hashes->Apply(bucket, delta);
+  });
+  if (expiration == 0) {
+    txn.OnDurable([fingerprint = fingerprint_, ns = std::string(ns_id), delta] {
+      fingerprint->Apply(ns, delta);
+    });
+  }
 }
 
 void MutationApplier::Retire(Txn& txn, const RecordView& old, absl::string_view ns_id,
@@ -97,7 +106,7 @@ void MutationApplier::Retire(Txn& txn, const RecordView& old, absl::string_view 
   if (old.tombstone) {
     txn.Delete(keys::Tombstone(old.hlc, ns_id, key));
   } else {
-    StageHash(txn, ns_id, key, old.hlc, old.origin);
+    StageHash(txn, ns_id, key, old.hlc, old.origin, old.expiration);
   }
 }
 
@@ -136,7 +145,7 @@ absl::Status MutationApplier::ApplyPut(Txn& txn, const Mutation& m, PutValue& pu
   txn.Put(data_key, EncodeRecord(fields));
   if (put.expiration != 0) txn.Put(keys::Expiry(put.expiration, put.ns_id, put.key), "");
   if (put.blob) txn.Delete(keys::Upload(put.blob->id));  // the upload is now owned
-  StageHash(txn, put.ns_id, put.key, m.hlc, m.origin);
+  StageHash(txn, put.ns_id, put.key, m.hlc, m.origin, put.expiration);
   return absl::OkStatus();
 }
 
@@ -177,6 +186,9 @@ bool MutationApplier::NamespaceLive(const Txn& txn, absl::string_view ns_id) con
 void MutationApplier::StageNamespace(Txn& txn, const std::string& id,
                                      const NamespaceRecord& next) {
   txn.Put(keys::Namespace(id), EncodeNamespaceRecord(next));
+  if (next.tombstone) {
+    txn.OnDurable([fingerprint = fingerprint_, id] { fingerprint->DropNamespace(id); });
+  }
   txn.OnDurable([catalog = catalog_, id, next]() mutable { catalog->Set(id, std::move(next)); });
 }
 
@@ -242,7 +254,7 @@ absl::Status MutationApplier::Expire(Txn& txn, absl::string_view ns_id, absl::st
     return absl::OkStatus();  // stale index entry: the key was rewritten since
   }
   if (old.blob) FreeBlob(txn, *old.blob);
-  StageHash(txn, ns_id, key, old.hlc, old.origin);
+  StageHash(txn, ns_id, key, old.hlc, old.origin, old.expiration);
   // Keep the version as a tombstone so an older write delivered late cannot revive it.
   RecordFields tombstone;
   tombstone.hlc = old.hlc;

@@ -12,7 +12,8 @@
 // - A record's expiry-index entry ('x') and blob chunks ('c') exist exactly as long as
 //   the record that names them: replacing or deleting a record frees both in the same
 //   batch. A rejected or superseded put frees the blob it carried.
-// - The bucket hashes change only once the batch holding the change is durable.
+// - The bucket hashes and the fingerprint change only once the batch holding the change
+//   is durable; the fingerprint's point of each sequence number is recorded then too.
 // Thread safety: used only on the committer thread.
 
 #include <string>
@@ -20,6 +21,7 @@
 #include "absl/status/status.h"
 #include "common/hybrid_clock.h"
 #include "storage/bucket_hashes.h"
+#include "storage/fingerprint.h"
 #include "storage/log_entry.h"
 #include "storage/mutation.h"
 #include "storage/namespace_catalog.h"
@@ -31,8 +33,12 @@ class MutationApplier {
  public:
   // Everything passed must outlive the applier. `node_id` stamps local mutations.
   MutationApplier(NamespaceCatalog* catalog, HybridClock* clock, BucketHashes* hashes,
-                  std::string node_id)
-      : catalog_(catalog), clock_(clock), hashes_(hashes), node_id_(std::move(node_id)) {}
+                  Fingerprint* fingerprint, std::string node_id)
+      : catalog_(catalog),
+        clock_(clock),
+        hashes_(hashes),
+        fingerprint_(fingerprint),
+        node_id_(std::move(node_id)) {}
 
   // Applies `m` in `txn` (stamping it first when it is kAssign with hlc == 0). Returns OK
   // when applied, superseded by a newer write, or a duplicate of an applied sequence
@@ -66,18 +72,21 @@ class MutationApplier {
   // the same job or group (replicated batches carry a namespace and its first keys
   // together) wins over the catalog, which only changes once a batch is durable.
   bool NamespaceLive(const Txn& txn, absl::string_view ns_id) const;
-  // Writes `next` as the record of namespace `id`, published to the catalog when durable.
+  // Writes `next` as the record of namespace `id`, published to the catalog (and, for a
+  // deletion, to the fingerprint) when durable.
   void StageNamespace(Txn& txn, const std::string& id, const NamespaceRecord& next);
   // Frees what `old` refers to, unless it is `keep_blob`, and XORs it out of its bucket.
   void Retire(Txn& txn, const RecordView& old, absl::string_view ns_id, absl::string_view key,
               const std::optional<BlobRef>& keep_blob);
-  // XORs a live version into (or out of) its bucket once the batch is durable.
+  // XORs a live version into (or out of) its bucket, and into the fingerprint unless it
+  // has an expiration, once the batch is durable.
   void StageHash(Txn& txn, absl::string_view ns_id, absl::string_view key, HlcTimestamp hlc,
-                 absl::string_view origin);
+                 absl::string_view origin, int64_t expiration);
 
   NamespaceCatalog* const catalog_;
   HybridClock* const clock_;
   BucketHashes* const hashes_;
+  Fingerprint* const fingerprint_;
   const std::string node_id_;
 };
 

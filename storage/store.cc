@@ -208,9 +208,10 @@ absl::Status Store::Recover() {
         !DecodeNamespaceRecord(ToView(it->value()), &record)) {
       return absl::DataLossError("storage: corrupt namespace record");
     }
+    if (record.tombstone) fingerprint_.DropNamespace(id);
     catalog_.Set(id, std::move(record));
   }
-  // Bucket hashes of the live versions, for anti-entropy.
+  // Bucket hashes and fingerprint of the live versions, for anti-entropy.
   const std::string data_prefix(1, keys::kDataTag);
   for (it->Seek(data_prefix); it->Valid() && it->key().starts_with(data_prefix); it->Next()) {
     absl::string_view ns, key;
@@ -220,7 +221,9 @@ absl::Status Store::Recover() {
       continue;  // a corrupt record reads as DATA_LOSS and is left for repair
     }
     if (!record.tombstone) {
-      hashes_.Apply(BucketOf(ns, key), VersionHash(ns, key, record.hlc, record.origin));
+      const uint64_t delta = VersionHash(ns, key, record.hlc, record.origin);
+      hashes_.Apply(BucketOf(ns, key), delta);
+      if (record.expiration == 0) fingerprint_.Apply(ns, delta);
     }
   }
   // Uploads a crash interrupted: free their chunks.
@@ -262,7 +265,9 @@ absl::Status Store::Recover() {
   if (!s.ok()) return FromLevelDbStatus(s);
 
   hlc_ = std::make_unique<HybridClock>(clock_, hlc_high_water);
-  applier_ = std::make_unique<MutationApplier>(&catalog_, hlc_.get(), &hashes_, options_.node_id);
+  fingerprint_.Record(sequence);
+  applier_ = std::make_unique<MutationApplier>(&catalog_, hlc_.get(), &hashes_, &fingerprint_,
+                                               options_.node_id);
   waiters_ = std::make_unique<SequenceWaiters>(sequence);
   if (metrics_) metrics_->applied_sequence.Set(static_cast<double>(sequence));
 

@@ -11,6 +11,7 @@
 //   and deleted-namespace keys are never returned, whether or not the background sweep
 //   has removed them yet.
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -33,6 +34,7 @@
 #include "leveldb/filter_policy.h"
 #include "storage/blob.h"
 #include "storage/bucket_hashes.h"
+#include "storage/fingerprint.h"
 #include "storage/group_committer.h"
 #include "storage/log_entry.h"
 #include "storage/mutation.h"
@@ -217,8 +219,11 @@ class Store {
   // Returns up to `max_entries` log entries from `from` on (fewer when they pass
   // `max_bytes` of values), read at one snapshot. An entry whose record is chunked comes
   // alone, first in its batch. OUT_OF_RANGE if `from` is below LogStart().
+  // `horizon` (optional) receives the sequence number no shipped record is newer than:
+  // each entry carries its key's current record, which may be a later write's.
   absl::StatusOr<std::vector<ShippedEntry>> ReadLog(uint64_t from, int max_entries,
-                                                    int64_t max_bytes) const;
+                                                    int64_t max_bytes,
+                                                    uint64_t* horizon = nullptr) const;
   // Returns the current versions (tombstones included) of every data key whose bucket is
   // in `buckets` (all when empty), plus every namespace record, read at one snapshot, and
   // the applied sequence at that snapshot.
@@ -246,6 +251,22 @@ class Store {
   }
   ReplicaSummary Summary() const;
   std::vector<uint64_t> BucketHashSnapshot() const { return hashes_.Snapshot(); }
+  // Returns the fingerprint (fingerprint.h) as of applied sequence `sequence`, if its
+  // point is still kept.
+  std::optional<uint64_t> FingerprintAt(uint64_t sequence) const {
+    return fingerprint_.At(sequence);
+  }
+  // After a repair that may have brought versions up to the peer's position `clean_from`:
+  // the fingerprint is comparable again from there on.
+  void ForgetFingerprints(uint64_t clean_from) { fingerprint_.Forget(clean_from); }
+  // Before applying records read at a sender whose versions reach up to sequence
+  // `horizon` (ReadLog's): this replica's data matches a log position again from there.
+  void NoteVersionsUpTo(uint64_t horizon) { fingerprint_.RaiseCleanFrom(horizon); }
+  // Returns the sequence number no version this replica holds is newer than (its applied
+  // sequence, or more while it holds versions shipped ahead of their log entries).
+  uint64_t VersionHorizon() const {
+    return std::max(applied_sequence_.load(), fingerprint_.clean_from());
+  }
   uint64_t Epoch() const { return epoch_.load(); }
   uint64_t LogStart() const { return log_start_.load(); }
 
@@ -280,6 +301,7 @@ class Store {
 
   NamespaceCatalog catalog_;
   BucketHashes hashes_;
+  Fingerprint fingerprint_;
   std::unique_ptr<HybridClock> hlc_;
   std::unique_ptr<MutationApplier> applier_;
   std::unique_ptr<SequenceWaiters> waiters_;

@@ -1,6 +1,7 @@
 // The replication-facing half of Store: reading the log and records for shipping, listing
 // versions for anti-entropy, and adopting or trimming the log.
 
+#include <algorithm>
 #include <bitset>
 
 #include "absl/strings/str_cat.h"
@@ -66,7 +67,8 @@ absl::StatusOr<bool> Store::ReadShippedRecord(absl::string_view ns_id, absl::str
 }
 
 absl::StatusOr<std::vector<ShippedEntry>> Store::ReadLog(uint64_t from, int max_entries,
-                                                         int64_t max_bytes) const {
+                                                         int64_t max_bytes,
+                                                         uint64_t* horizon) const {
   SnapshotGuard guard{db_.get(), db_->GetSnapshot()};
   leveldb::ReadOptions options;
   options.snapshot = guard.snapshot;
@@ -76,6 +78,17 @@ absl::StatusOr<std::vector<ShippedEntry>> Store::ReadLog(uint64_t from, int max_
   if (db_->Get(options, keys::Meta(keys::kMetaLogStart), &raw).ok()) {
     absl::string_view in = raw;
     GetFixed64BE(&in, &log_start);
+  }
+  if (horizon != nullptr) {
+    // The records are read at the snapshot: no newer than its applied sequence, unless
+    // this replica already held versions shipped ahead of their entries (read after the
+    // snapshot, so never less than at it).
+    uint64_t at_snapshot = 0;
+    if (db_->Get(options, keys::Meta(keys::kMetaSequence), &raw).ok()) {
+      absl::string_view in = raw;
+      GetFixed64BE(&in, &at_snapshot);
+    }
+    *horizon = std::max(at_snapshot, fingerprint_.clean_from());
   }
   if (from < log_start) {
     return absl::OutOfRangeError(absl::StrCat("log entry ", from,
@@ -193,6 +206,7 @@ absl::Status Store::ResetLog(uint64_t epoch, uint64_t applied_sequence) {
         txn.OnDurable([this, epoch, applied_sequence] {
           epoch_ = epoch;
           log_start_ = applied_sequence + 1;
+          fingerprint_.Reset();  // the old lineage's points
         });
         return absl::OkStatus();
       },
