@@ -53,13 +53,14 @@ GossipMetrics::GossipMetrics(prometheus::Registry& r) {
                         .Help("Records (and namespace records) fetched and applied by repairs")
                         .Register(r)
                         .Add({});
-  fingerprint_mismatches_ =
-      &prometheus::BuildCounter()
-           .Name("kv_gossip_fingerprint_mismatches_total")
-           .Help("Peers whose fingerprint differed from this replica's at the same position "
-                 "(one of the two is damaged)")
-           .Register(r)
-           .Add({});
+  auto& fingerprints =
+      prometheus::BuildCounter()
+          .Name("kv_gossip_fingerprint_comparisons_total")
+          .Help("Peers' fingerprints compared with this replica's at a common sequence, by "
+                "result (different: one of the two replicas is damaged)")
+          .Register(r);
+  fingerprints_same_ = &fingerprints.Add({{"result", "same"}});
+  fingerprints_different_ = &fingerprints.Add({{"result", "different"}});
   auto& peers = prometheus::BuildGauge()
                     .Name("kv_gossip_peers")
                     .Help("Peers known to this node, by state")
@@ -82,7 +83,9 @@ void GossipMetrics::AddCatchUpEntries(int64_t entries) {
 
 void GossipMetrics::AddRepair(RepairKind kind) { repairs_[static_cast<int>(kind)]->Increment(); }
 
-void GossipMetrics::AddFingerprintMismatch() { fingerprint_mismatches_->Increment(); }
+void GossipMetrics::AddFingerprintComparison(bool same) {
+  (same ? fingerprints_same_ : fingerprints_different_)->Increment();
+}
 
 void GossipMetrics::AddKeysRepaired(int64_t keys) {
   keys_repaired_->Increment(static_cast<double>(keys));

@@ -40,7 +40,8 @@ class GossipMetrics {
   void AddCatchUpEntries(int64_t entries);
   void AddRepair(RepairKind kind);
   void AddKeysRepaired(int64_t keys);
-  void AddFingerprintMismatch();
+  // A peer's fingerprint compared with this replica's at a common sequence.
+  void AddFingerprintComparison(bool same);
   void SetPeers(int alive, int suspect, int dead);
 
  private:
@@ -50,7 +51,8 @@ class GossipMetrics {
   prometheus::Counter* catch_up_entries_;
   std::array<prometheus::Counter*, 3> repairs_;  // by RepairKind
   prometheus::Counter* keys_repaired_;
-  prometheus::Counter* fingerprint_mismatches_;
+  prometheus::Counter* fingerprints_same_;
+  prometheus::Counter* fingerprints_different_;
   prometheus::Gauge* peers_alive_;
   prometheus::Gauge* peers_suspect_;
   prometheus::Gauge* peers_dead_;

@@ -130,7 +130,7 @@ std::optional<PeerReport> Gossiper::Exchange(const Member& peer) {
   if (response.has_fingerprint() && response.epoch() == epoch && store_->Epoch() == epoch) {
     if (std::optional<uint64_t> mine = store_->FingerprintAt(response.fingerprint_sequence())) {
       report.same_fingerprint = *mine == response.fingerprint();
-      if (!*report.same_fingerprint) metrics_.AddFingerprintMismatch();
+      metrics_.AddFingerprintComparison(*report.same_fingerprint);
     }
   }
   absl::MutexLock lock(&mu_);

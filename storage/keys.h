@@ -28,6 +28,9 @@ inline constexpr absl::string_view kMetaHlc = "hlc";             // u64be HLC hi
 inline constexpr absl::string_view kMetaSequence = "seq";        // u64be applied sequence
 inline constexpr absl::string_view kMetaEpoch = "epoch";         // u64be log lineage
 inline constexpr absl::string_view kMetaLogStart = "log_start";  // u64be first retained entry
+// u64be: the data holds versions shipped ahead of their log entries, up to this sequence
+// (Fingerprint::clean_from; absent or at most "seq" when the data is exactly "seq").
+inline constexpr absl::string_view kMetaHorizon = "horizon";
 
 std::string Meta(absl::string_view name);
 std::string Namespace(absl::string_view ns_id);

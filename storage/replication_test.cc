@@ -343,6 +343,33 @@ TEST_F(ReplicationTest, TheFingerprintAgreesAtEverySequenceWhateverSweepsPurgesA
   EXPECT_EQ(replica_->FingerprintAt(applied), std::nullopt);  // from before the restart
 }
 
+TEST_F(ReplicationTest, AReplicaHoldingVersionsAheadOfItsLogRecordsNoPointUntilPastThem) {
+  MakeNamespace("t", kNs);
+  ASSERT_THAT(Put(kNs, "a", "1"), IsOk());
+  ASSERT_THAT(Put(kNs, "a", "2"), IsOk());  // entry 2 now ships this version
+  ASSERT_THAT(Put(kNs, "b", "1"), IsOk());
+  // Entries 1-2 alone: they carry a's version of entry 3, read at the origin's position 4.
+  uint64_t horizon = 0;
+  auto entries = store_->ReadLog(1, 2, 1 << 20, &horizon);
+  ASSERT_THAT(entries, IsOk());
+  ASSERT_THAT(*entries, SizeIs(2));
+  EXPECT_EQ(horizon, 4u);
+  replica_->NoteVersionsUpTo(horizon);
+  std::vector<Mutation> ms;
+  for (ShippedEntry& e : *entries) ms.push_back(ToMutation(e));
+  ASSERT_THAT(replica_->CommitAndWait(std::move(ms)).FirstError(), IsOk());
+  EXPECT_EQ(replica_->FingerprintAt(2), std::nullopt);
+  EXPECT_EQ(replica_->VersionHorizon(), 4u);
+  // A restart keeps that: the data still holds entry 3's version.
+  OpenReplica();
+  EXPECT_EQ(replica_->AppliedSequence(), 2u);
+  EXPECT_EQ(replica_->FingerprintAt(2), std::nullopt);
+  Ship(3, 10);
+  ASSERT_EQ(replica_->AppliedSequence(), 4u);
+  ASSERT_TRUE(replica_->FingerprintAt(4).has_value());
+  EXPECT_EQ(replica_->FingerprintAt(4), store_->FingerprintAt(4));
+}
+
 TEST_F(ReplicationTest, ChunkedValuesShipAloneAndTrimmedEntriesAreOutOfRange) {
   MakeNamespace("t", kNs);
   ASSERT_THAT(Put(kNs, "a", "1"), IsOk());

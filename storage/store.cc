@@ -181,8 +181,9 @@ absl::Status Store::Recover() {
     }
     return absl::OkStatus();
   };
-  uint64_t sequence = 0, hlc_high_water = 0, epoch = 0, log_start = 1;
+  uint64_t sequence = 0, hlc_high_water = 0, epoch = 0, log_start = 1, horizon = 0;
   KV_RETURN_IF_ERROR(read_u64(keys::kMetaSequence, &sequence));
+  KV_RETURN_IF_ERROR(read_u64(keys::kMetaHorizon, &horizon));
   KV_RETURN_IF_ERROR(read_u64(keys::kMetaHlc, &hlc_high_water));
   KV_RETURN_IF_ERROR(read_u64(keys::kMetaEpoch, &epoch));
   KV_RETURN_IF_ERROR(read_u64(keys::kMetaLogStart, &log_start));
@@ -265,6 +266,7 @@ absl::Status Store::Recover() {
   if (!s.ok()) return FromLevelDbStatus(s);
 
   hlc_ = std::make_unique<HybridClock>(clock_, hlc_high_water);
+  fingerprint_.RaiseCleanFrom(horizon);
   fingerprint_.Record(sequence);
   applier_ = std::make_unique<MutationApplier>(&catalog_, hlc_.get(), &hashes_, &fingerprint_,
                                                options_.node_id);
@@ -279,6 +281,12 @@ absl::Status Store::Recover() {
     encoded.clear();
     PutFixed64BE(&encoded, hlc_->HighWater());
     batch.Put(keys::Meta(keys::kMetaHlc), encoded);
+    // Versions shipped ahead of their entries survive a restart with the data.
+    if (const uint64_t horizon = fingerprint_.clean_from(); horizon > seq) {
+      encoded.clear();
+      PutFixed64BE(&encoded, horizon);
+      batch.Put(keys::Meta(keys::kMetaHorizon), encoded);
+    }
   };
   hooks.after_write = [this](uint64_t seq) {
     applied_sequence_ = seq;

@@ -202,11 +202,14 @@ absl::Status Store::ResetLog(uint64_t epoch, uint64_t applied_sequence) {
         encoded.clear();
         PutFixed64BE(&encoded, applied_sequence + 1);
         txn.Put(keys::Meta(keys::kMetaLogStart), encoded);
+        // The old lineage's points and horizon (reset here, not once durable, so that this
+        // group's bookkeeping does not write the horizon back).
+        fingerprint_.Reset();
+        txn.Delete(keys::Meta(keys::kMetaHorizon));
         txn.SetSequence(applied_sequence);
         txn.OnDurable([this, epoch, applied_sequence] {
           epoch_ = epoch;
           log_start_ = applied_sequence + 1;
-          fingerprint_.Reset();  // the old lineage's points
         });
         return absl::OkStatus();
       },
