@@ -21,6 +21,7 @@
 #include "leveldb/db.h"
 #include "replication/follower.h"
 #include "storage/keys.h"
+#include "storage/testing/store_fixture.h"
 
 namespace kv::gossip {
 namespace {
@@ -170,6 +171,20 @@ class GossipClusterTest : public ::testing::Test {
     return MetricValue(*Node(id).registry, "kv_gossip_repairs_total", labels);
   }
 
+  // Restarts `id`, deleting the records of `keys` (each must exist) while it is closed: damage
+  // that leaves its applied sequence as it was.
+  void LoseRecords(const std::string& id, const std::vector<std::string>& keys) {
+    cluster_.Restart(Node(id), /*wipe=*/false, [&](leveldb::Env* env) {
+      std::unique_ptr<leveldb::DB> db = storage::testing::OpenRawDb(env);
+      ASSERT_NE(db, nullptr);
+      for (const std::string& key : keys) {
+        std::string value;
+        ASSERT_TRUE(db->Get({}, storage::keys::Data(kNs, key), &value).ok()) << key;
+        ASSERT_TRUE(db->Delete(leveldb::WriteOptions(), storage::keys::Data(kNs, key)).ok());
+      }
+    });
+  }
+
   double Fingerprints(const std::string& id, const std::string& result) {
     return MetricValue(*Node(id).registry, "kv_gossip_fingerprint_comparisons_total",
                        {{"result", result}});
@@ -274,18 +289,7 @@ TEST_F(GossipClusterTest, ADamagedEdgeIsRepairedAndKeepsItsPosition) {
   ConvergeAll();
   const uint64_t applied = Node("e1").store->AppliedSequence();
   const std::vector<std::string> lost = {"k2", "k3", "k10", "k20", "kbig"};  // all live
-  cluster_.Restart(Node("e1"), /*wipe=*/false, [&](leveldb::Env* env) {
-    leveldb::Options options;
-    options.env = env;
-    leveldb::DB* raw = nullptr;
-    ASSERT_TRUE(leveldb::DB::Open(options, "/db", &raw).ok());
-    std::unique_ptr<leveldb::DB> db(raw);
-    for (const std::string& key : lost) {
-      std::string value;
-      ASSERT_TRUE(db->Get({}, storage::keys::Data(kNs, key), &value).ok()) << key;
-      ASSERT_TRUE(db->Delete(leveldb::WriteOptions(), storage::keys::Data(kNs, key)).ok());
-    }
-  });
+  LoseRecords("e1", lost);
   ASSERT_EQ(Node("e1").store->AppliedSequence(), applied);
   ASSERT_NE(Node("e1").store->BucketHashSnapshot(), Origin().BucketHashSnapshot());
 
@@ -301,16 +305,7 @@ TEST_F(GossipClusterTest, ADamagedEdgeIsRepairedWhileWritesKeepFlowing) {
   WriteMix("k", 30);
   ConvergeAll();
   const std::vector<std::string> lost = {"k2", "k3", "k10", "k20"};  // live, no expiration
-  cluster_.Restart(Node("e1"), /*wipe=*/false, [&](leveldb::Env* env) {
-    leveldb::Options options;
-    options.env = env;
-    leveldb::DB* raw = nullptr;
-    ASSERT_TRUE(leveldb::DB::Open(options, "/db", &raw).ok());
-    std::unique_ptr<leveldb::DB> db(raw);
-    for (const std::string& key : lost) {
-      ASSERT_TRUE(db->Delete(leveldb::WriteOptions(), storage::keys::Data(kNs, key)).ok());
-    }
-  });
+  LoseRecords("e1", lost);
   // Both edges follow the origin's stream, as in a running cluster.
   std::vector<std::unique_ptr<replication::Follower>> followers;
   for (const char* id : {"e1", "e2"}) {

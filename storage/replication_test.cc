@@ -329,11 +329,8 @@ TEST_F(ReplicationTest, TheFingerprintAgreesAtEverySequenceWhateverSweepsPurgesA
   ship(10);
   replica_.reset();
   {
-    leveldb::Options options;
-    options.env = replica_env_.get();
-    leveldb::DB* raw = nullptr;
-    ASSERT_TRUE(leveldb::DB::Open(options, "/db", &raw).ok());
-    std::unique_ptr<leveldb::DB> db(raw);
+    std::unique_ptr<leveldb::DB> db = testing::OpenRawDb(replica_env_.get());
+    ASSERT_NE(db, nullptr);
     ASSERT_TRUE(db->Delete(leveldb::WriteOptions(), keys::Data(kNs, "lost")).ok());
   }
   OpenReplica();

@@ -31,11 +31,8 @@ class StoreTest : public testing::StoreFixture {
   // Counts the keys in the raw database whose first byte is `tag` (store closed meanwhile).
   int CountKeys(char tag) {
     store_.reset();
-    leveldb::Options o;
-    o.env = env_.get();
-    leveldb::DB* raw = nullptr;
-    EXPECT_TRUE(leveldb::DB::Open(o, "/db", &raw).ok());
-    std::unique_ptr<leveldb::DB> db(raw);
+    std::unique_ptr<leveldb::DB> db = testing::OpenRawDb(env_.get());
+    if (db == nullptr) return -1;
     std::unique_ptr<leveldb::Iterator> it(db->NewIterator(leveldb::ReadOptions()));
     int n = 0;
     for (it->Seek(std::string(1, tag)); it->Valid() && it->key()[0] == tag; it->Next()) ++n;
@@ -255,11 +252,8 @@ TEST_F(StoreTest, AbandonedUploadIsFreed) {
 TEST_F(StoreTest, UploadInterruptedByCrashIsFreedAtOpen) {
   store_.reset();
   {
-    leveldb::Options o;
-    o.env = env_.get();
-    leveldb::DB* raw = nullptr;
-    ASSERT_TRUE(leveldb::DB::Open(o, "/db", &raw).ok());
-    std::unique_ptr<leveldb::DB> db(raw);
+    std::unique_ptr<leveldb::DB> db = testing::OpenRawDb(env_.get());
+    ASSERT_NE(db, nullptr);
     leveldb::WriteBatch b;
     b.Put(keys::Upload(5), "");
     b.Put(keys::Chunk(5, 0), std::string(64, 'x'));
@@ -282,11 +276,8 @@ TEST_F(StoreTest, ACorruptRecordReadsAsDataLossAndAnyWriteReplacesIt) {
   ASSERT_THAT(Put(kNs, "k", "v"), IsOk());
   store_.reset();
   {
-    leveldb::Options o;
-    o.env = env_.get();
-    leveldb::DB* raw = nullptr;
-    ASSERT_TRUE(leveldb::DB::Open(o, "/db", &raw).ok());
-    std::unique_ptr<leveldb::DB> db(raw);
+    std::unique_ptr<leveldb::DB> db = testing::OpenRawDb(env_.get());
+    ASSERT_NE(db, nullptr);
     ASSERT_TRUE(db->Put(leveldb::WriteOptions(), keys::Data(kNs, "k"), "\x07garbage").ok());
   }
   Reopen();
@@ -400,12 +391,7 @@ TEST_F(StoreTest, DeletedNamespaceKeysAreHiddenAtOnceAndPurgedLater) {
 }
 
 std::unique_ptr<leveldb::DB> OpenMemDb(leveldb::Env* env) {
-  leveldb::Options o;
-  o.env = env;
-  o.create_if_missing = true;
-  leveldb::DB* raw = nullptr;
-  if (!leveldb::DB::Open(o, "/g", &raw).ok()) return nullptr;
-  return std::unique_ptr<leveldb::DB>(raw);
+  return testing::OpenRawDb(env, "/g", /*create_if_missing=*/true);
 }
 
 TEST(GroupCommitterTest, FoldsJobsQueuedDuringAWriteIntoOneGroup) {

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "common/clock.h"
+#include "leveldb/db.h"
 #include "leveldb/env.h"
 #include "leveldb/helpers/memenv.h"
 #include "storage/store.h"
@@ -17,6 +18,19 @@
 namespace kv::storage::testing {
 
 inline const absl::Time kTestStart = absl::FromUnixSeconds(1'800'000'000);
+
+// Opens the LevelDB database at `path` on `env` directly, bypassing Store (which must be
+// closed), so a test can damage or inspect it. Null, with a test failure, if it fails.
+inline std::unique_ptr<leveldb::DB> OpenRawDb(leveldb::Env* env, const std::string& path = "/db",
+                                              bool create_if_missing = false) {
+  leveldb::Options options;
+  options.env = env;
+  options.create_if_missing = create_if_missing;
+  leveldb::DB* raw = nullptr;
+  leveldb::Status s = leveldb::DB::Open(options, path, &raw);
+  if (!s.ok()) ADD_FAILURE() << "opening " << path << ": " << s.ToString();
+  return std::unique_ptr<leveldb::DB>(raw);
+}
 
 class StoreFixture : public ::testing::Test {
  protected:
