@@ -21,6 +21,7 @@
 #include "leveldb/db.h"
 #include "replication/follower.h"
 #include "storage/keys.h"
+#include "storage/record.h"
 #include "storage/testing/store_fixture.h"
 
 namespace kv::gossip {
@@ -185,6 +186,40 @@ class GossipClusterTest : public ::testing::Test {
     });
   }
 
+  // Starts a follower of the origin's stream on each of `edges`, as in a running cluster.
+  void FollowTheOrigin(const std::vector<std::string>& edges) {
+    for (const std::string& id : edges) {
+      TestNode& edge = Node(id);
+      replication::FollowerOptions options;
+      options.node_id = id;
+      options.initial_backoff = absl::Milliseconds(10);
+      followers_.push_back(std::make_unique<replication::Follower>(
+          edge.store.get(), edge.channels.get(), Node("origin").peer(), &cluster_.clock(),
+          &edge.replication_metrics, options));
+      followers_.back()->Start();
+      following_.push_back(id);
+    }
+  }
+  void StopFollowers() {
+    for (auto& f : followers_) f->Stop();
+    followers_.clear();
+  }
+
+  // One round in which a write lands on every following replica first, then every node
+  // ticks: no replica's summary is ever the same two rounds running, so only a comparison
+  // at a common sequence (the fingerprint) can see damage.
+  void WriteAndTick(int round) {
+    Put(absl::StrCat("w", round % 7), absl::StrCat("round ", round));
+    const uint64_t head = Origin().AppliedSequence();
+    for (const std::string& id : following_) {
+      for (int i = 0; i < 2500 && Node(id).store->AppliedSequence() < head; ++i) {
+        absl::SleepFor(absl::Milliseconds(2));
+      }
+      ASSERT_EQ(Node(id).store->AppliedSequence(), head) << id << " stopped following";
+    }
+    for (TestNode* n : cluster_.nodes()) EXPECT_THAT(n->gossiper->Tick(), IsOk());
+  }
+
   double Fingerprints(const std::string& id, const std::string& result) {
     return MetricValue(*Node(id).registry, "kv_gossip_fingerprint_comparisons_total",
                        {{"result", result}});
@@ -199,6 +234,9 @@ class GossipClusterTest : public ::testing::Test {
   }
 
   GossipCluster cluster_;
+  // Declared after the cluster: stopped before its nodes are.
+  std::vector<std::unique_ptr<replication::Follower>> followers_;
+  std::vector<std::string> following_;
 };
 
 TEST_F(GossipClusterTest, AnEdgeCutOffFromTheOriginConvergesThroughAnotherEdge) {
@@ -306,33 +344,7 @@ TEST_F(GossipClusterTest, ADamagedEdgeIsRepairedWhileWritesKeepFlowing) {
   ConvergeAll();
   const std::vector<std::string> lost = {"k2", "k3", "k10", "k20"};  // live, no expiration
   LoseRecords("e1", lost);
-  // Both edges follow the origin's stream, as in a running cluster.
-  std::vector<std::unique_ptr<replication::Follower>> followers;
-  for (const char* id : {"e1", "e2"}) {
-    TestNode& edge = Node(id);
-    replication::FollowerOptions options;
-    options.node_id = id;
-    options.initial_backoff = absl::Milliseconds(10);
-    followers.push_back(std::make_unique<replication::Follower>(
-        edge.store.get(), edge.channels.get(), Node("origin").peer(), &cluster_.clock(),
-        &edge.replication_metrics, options));
-    followers.back()->Start();
-  }
-  // Every round, a write lands on every replica first, so no replica's summary is ever
-  // the same two rounds running: only a comparison at a common sequence can see damage.
-  int round = 0;
-  auto write_and_tick = [&] {
-    Put(absl::StrCat("w", round % 7), absl::StrCat("round ", round));
-    ++round;
-    const uint64_t head = Origin().AppliedSequence();
-    for (const char* id : {"e1", "e2"}) {
-      for (int i = 0; i < 2500 && Node(id).store->AppliedSequence() < head; ++i) {
-        absl::SleepFor(absl::Milliseconds(2));
-      }
-      ASSERT_EQ(Node(id).store->AppliedSequence(), head) << id << " stopped following";
-    }
-    for (TestNode* n : cluster_.nodes()) EXPECT_THAT(n->gossiper->Tick(), IsOk());
-  };
+  FollowTheOrigin({"e1", "e2"});
   auto repaired = [&] {
     for (const std::string& key : lost) {
       auto got = Node("e1").store->Get(kNs, key, cluster_.clock().Now());
@@ -340,8 +352,9 @@ TEST_F(GossipClusterTest, ADamagedEdgeIsRepairedWhileWritesKeepFlowing) {
     }
     return true;
   };
+  int round = 0;
   while (round < 50 && !repaired()) {
-    write_and_tick();
+    WriteAndTick(round++);
     if (HasFatalFailure()) return;
   }
   ASSERT_TRUE(repaired()) << "after " << round << " rounds";
@@ -355,15 +368,52 @@ TEST_F(GossipClusterTest, ADamagedEdgeIsRepairedWhileWritesKeepFlowing) {
   const double mismatches = Fingerprints("e1", "different");
   const double matches = Fingerprints("e1", "same");
   for (int i = 0; i < 5; ++i) {
-    write_and_tick();
+    WriteAndTick(round++);
     if (HasFatalFailure()) return;
   }
   EXPECT_EQ(Repairs("e1", "damage"), 1);
   EXPECT_EQ(Fingerprints("e1", "different"), mismatches);
   EXPECT_GE(Fingerprints("e1", "same"), matches + 5);  // it was compared, and agreed
-  for (auto& f : followers) f->Stop();
+  StopFollowers();
   EXPECT_TRUE(Converged("e1"));
   EXPECT_EQ(Dump(*Node("e1").store, false), Dump(Origin(), false));
+}
+
+TEST_F(GossipClusterTest, AReplicaHoldingDataNoPeerHasBacksOffItsFruitlessRepairs) {
+  StartCluster({"e1", "e2"});
+  WriteMix("k", 10);
+  ConvergeAll();
+  // A key only e1 holds (say, restored from an old backup after its tombstone was
+  // collected everywhere): e1's repairs only pull what peers have newer, so there is
+  // nothing to fetch, round after round.
+  cluster_.Restart(Node("e1"), /*wipe=*/false, [&](leveldb::Env* env) {
+    std::unique_ptr<leveldb::DB> db = storage::testing::OpenRawDb(env);
+    ASSERT_NE(db, nullptr);
+    storage::RecordFields ghost;
+    ghost.hlc = 12345;
+    ghost.origin = "origin";
+    ghost.inline_value = "ghost";
+    ASSERT_TRUE(db->Put(leveldb::WriteOptions(), storage::keys::Data(kNs, "ghost"),
+                        storage::EncodeRecord(ghost))
+                    .ok());
+  });
+  FollowTheOrigin({"e1", "e2"});
+  for (int round = 0; round < 16; ++round) {
+    WriteAndTick(round);
+    if (HasFatalFailure()) return;
+  }
+  // The origin disagrees with e1 and has nothing newer to give: e1's repairs ran at rounds
+  // 1, 3, 6 and 11 (back-off 1, 2, 4, 8), not every round.
+  EXPECT_GE(Repairs("e1", "damage"), 3);
+  EXPECT_LE(Repairs("e1", "damage"), 5);
+  EXPECT_EQ(MetricValue(*Node("e1").registry, "kv_gossip_keys_repaired_total"), 0);
+  // The others agree with each other: none of them pulls the key from e1.
+  EXPECT_EQ(Repairs("origin", "damage"), 0);
+  EXPECT_EQ(Repairs("e2", "damage"), 0);
+  auto ghost = Origin().Get(kNs, "ghost", cluster_.clock().Now());
+  ASSERT_THAT(ghost.status(), IsOk());
+  EXPECT_FALSE(ghost->has_value());
+  StopFollowers();
 }
 
 TEST_F(GossipClusterTest, ADeletedKeyStaysDeletedThroughEveryRepairPath) {

@@ -148,7 +148,7 @@ absl::Status Gossiper::Run(const SyncPlan& plan) {
     case SyncAction::kAdopt:
       return AdoptFrom(plan.peer);
     case SyncAction::kRepair:
-      return RepairFrom(plan.peer, /*adopt_lineage=*/false);
+      return RepairDamageFrom(plan.peer);
   }
   return absl::OkStatus();
 }
@@ -185,6 +185,32 @@ absl::Status Gossiper::RepairFrom(const PeerAddress& peer, bool adopt_lineage) {
               result->adopted
                   ? absl::StrCat("; adopted lineage ", result->epoch, " at ", result->sequence)
                   : std::string());
+  return absl::OkStatus();
+}
+
+absl::Status Gossiper::RepairDamageFrom(const PeerAddress& peer) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (rounds_ < damage_quiet_until_) return absl::OkStatus();
+  }
+  absl::StatusOr<RepairResult> result = repairer_.RepairFrom(peer, /*adopt_lineage=*/false);
+  if (!result.ok()) {
+    KV_LOG_WARNING("repair from ", peer.id, " failed: ", result.status().ToString());
+    return result.status();
+  }
+  absl::MutexLock lock(&mu_);
+  if (result->keys_repaired > 0) {
+    KV_LOG_INFO("repaired from ", peer.id, " (damage): ", result->keys_repaired,
+                " records applied");
+    damage_backoff_ = 0;
+    return absl::OkStatus();
+  }
+  damage_backoff_ = std::min(kMaxDamageBackoff, std::max<int64_t>(1, damage_backoff_ * 2));
+  damage_quiet_until_ = rounds_ + 1 + damage_backoff_;
+  KV_LOG_WARNING("data differs from ", peer.id,
+                 "'s but it has nothing newer to give (this replica may hold versions its "
+                 "peers deleted, or the peer is the damaged one); next damage repair in ",
+                 damage_backoff_, " rounds");
   return absl::OkStatus();
 }
 

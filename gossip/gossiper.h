@@ -114,6 +114,12 @@ class Gossiper {
   absl::Status Run(const SyncPlan& plan);
   // Repairs from `peer` adopting its lineage, then catches up from it.
   absl::Status AdoptFrom(const PeerAddress& peer);
+  // A damage repair (no adoption). One that finds nothing to fetch (this replica holds
+  // data its peers lack, e.g. keys they deleted and forgot, or the peer was the damaged
+  // one) doubles a back-off, up to kMaxDamageBackoff rounds, during which damage repairs
+  // are skipped; one that fetches something resets it.
+  absl::Status RepairDamageFrom(const PeerAddress& peer);
+  static constexpr int64_t kMaxDamageBackoff = 64;
   void UpdatePeerGauges();
   // The thread Start() runs.
   void Loop();
@@ -134,6 +140,8 @@ class Gossiper {
   // Each peer's last report, and this replica's summary at the last round.
   absl::flat_hash_map<std::string, storage::ReplicaSummary> reports_ ABSL_GUARDED_BY(mu_);
   std::optional<storage::ReplicaSummary> last_summary_ ABSL_GUARDED_BY(mu_);
+  int64_t damage_backoff_ ABSL_GUARDED_BY(mu_) = 0;      // rounds; 0: none
+  int64_t damage_quiet_until_ ABSL_GUARDED_BY(mu_) = 0;  // round number
   bool started_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;

@@ -228,6 +228,9 @@ absl::Status Repairer::RepairGroup(const PeerAddress& peer, uint64_t peer_epoch,
       ns_updates.push_back(std::move(m));
     }
     if (!ns_updates.empty()) {
+      // A namespace's deletion changes the fingerprint too: bound it like fetched records.
+      peer_high_ = std::max(peer_high_, message.applied_sequence());
+      store_->NoteVersionsUpTo(message.applied_sequence());
       const int64_t n = static_cast<int64_t>(ns_updates.size());
       status = store_->CommitAndWait(std::move(ns_updates)).FirstError();
       if (!status.ok()) break;

@@ -41,13 +41,23 @@ const PeerReport* LineageSource(const LocalState& self, const std::vector<PeerRe
   return best;
 }
 
-// Rule 2: a peer whose fingerprint differed from mine, if none agreed with mine.
-const PeerReport* DamageWitness(const std::vector<PeerReport>& peers) {
+// Rule 2: a peer whose fingerprint differed from mine. The origin's verdict settles it
+// for an edge; otherwise any peer agreeing with me means the differing one is the odd one
+// out. An edge repairs only from a peer at or ahead of it: one behind would give it older
+// versions of what it lost.
+const PeerReport* DamageWitness(const LocalState& self, const std::vector<PeerReport>& peers) {
   const PeerReport* differing = nullptr;
   for (const PeerReport& p : peers) {
     if (!p.same_fingerprint) continue;
+    if (!self.is_origin && IsOrigin(p)) return *p.same_fingerprint ? nullptr : &p;
+  }
+  for (const PeerReport& p : peers) {
+    if (!p.same_fingerprint) continue;
     if (*p.same_fingerprint) return nullptr;
-    if (Better(p, differing)) differing = &p;
+    if ((self.is_origin || p.now.applied_sequence >= self.now.applied_sequence) &&
+        Better(p, differing)) {
+      differing = &p;
+    }
   }
   return differing;
 }
@@ -59,7 +69,7 @@ SyncPlan PlanSync(const LocalState& self, const std::vector<PeerReport>& peers) 
   if (!self.is_origin) {
     if (const PeerReport* p = LineageSource(self, peers)) return Plan(SyncAction::kAdopt, p);
   }
-  if (const PeerReport* p = DamageWitness(peers)) return Plan(SyncAction::kRepair, p);
+  if (const PeerReport* p = DamageWitness(self, peers)) return Plan(SyncAction::kRepair, p);
   if (!self.is_origin) {
     // Rule 3: same lineage, ahead of me now and already at the previous report.
     const PeerReport* ahead = nullptr;

@@ -9,11 +9,14 @@
 //    when it has applied nothing, or the peer is the origin, or the peer holds the
 //    origin's lineage (as last learned) while this edge does not.
 // 2. Damage seen at a common position: a peer of the same lineage reported a fingerprint
-//    (storage/fingerprint.h) different from this replica's at a sequence both applied,
-//    and no peer of this round reported the same one as this replica (then the odd one
-//    out is the peer, which repairs itself in its own round). Pull what the peer has
-//    newer, without adopting anything. Before catch-up: a replica that is always a round
-//    behind would otherwise never get to it.
+//    (storage/fingerprint.h) different from this replica's at a sequence both applied.
+//    For an edge the origin's verdict, when it was compared, settles it (two edges
+//    damaged alike agree with each other). Otherwise it takes no peer of this round
+//    agreeing with this replica (else the odd one out is the peer, which repairs itself
+//    in its own round). Pull what the peer has newer, without adopting anything; an edge
+//    only from a peer at or ahead of it. Before catch-up: a replica that is always a
+//    round behind would otherwise never get to it. (The gossiper backs off when such
+//    repairs keep finding nothing to fetch.)
 // 3. Same lineage, peer ahead. Catch up from the most advanced peer whose retained log
 //    starts at or before applied + 1; if none can serve it, adopt the position of the
 //    most advanced one (repair, then catch-up).

@@ -158,6 +158,25 @@ TEST(SyncPlannerTest, APeerThatAloneDiffersIsLeftToRepairItself) {
             SyncAction::kRepair);
 }
 
+TEST(SyncPlannerTest, TheOriginsVerdictSettlesItForAnEdge) {
+  const LocalState self = Edge(S(kOriginEpoch, 10), /*moved=*/true);
+  // Two edges damaged alike agree with each other; the origin does not.
+  SyncPlan plan = PlanSync(self, {Compared("e2", 12, true), Compared("origin", 15, false)});
+  EXPECT_EQ(plan.action, SyncAction::kRepair);
+  EXPECT_EQ(plan.peer.id, "origin");
+  // The origin agrees: the differing edge is the damaged one.
+  EXPECT_EQ(PlanSync(self, {Compared("e2", 12, false), Compared("origin", 15, true)}).action,
+            SyncAction::kNone);
+}
+
+TEST(SyncPlannerTest, AnEdgeRepairsOnlyFromAPeerAtOrAheadOfIt) {
+  const LocalState self = Edge(S(kOriginEpoch, 10), /*moved=*/true);
+  EXPECT_EQ(PlanSync(self, {Compared("e2", 9, false)}).action, SyncAction::kNone);
+  SyncPlan plan = PlanSync(self, {Compared("e2", 9, false), Compared("e3", 10, false)});
+  EXPECT_EQ(plan.action, SyncAction::kRepair);
+  EXPECT_EQ(plan.peer.id, "e3");
+}
+
 TEST(SyncPlannerTest, TheOriginOnlyRepairsDamage) {
   LocalState origin = Edge(S(kOriginEpoch, 10, 1234));
   origin.is_origin = true;

@@ -11,6 +11,8 @@
 #include "common/testing/status_matchers.h"
 #include "leveldb/helpers/memenv.h"
 #include "replication/follower.h"
+#include "replication/log_applier.h"
+#include "replication/log_cursor.h"
 #include "replication/replication_service.h"
 #include "storage/testing/store_fixture.h"
 
@@ -18,6 +20,7 @@ namespace kv::replication {
 namespace {
 
 using ::kv::testing::IsOk;
+using ::kv::testing::IsOkAndHolds;
 using ::testing::Optional;
 
 const std::string kNs = "000000000000000000000000000000bb";
@@ -290,6 +293,30 @@ TEST_P(ReplicationServiceTest, StopIsPromptWhileTheOriginDoesNotAnswer) {
   EXPECT_EQ(replica_->AppliedSequence(), 0u);
   follower_.reset();
   channels_.reset();  // resets the held connections, so the server shuts down at once
+}
+
+TEST_P(ReplicationServiceTest, BatchesCarryTheirHorizonAndTheReplicaRecordsNoPointBelowIt) {
+  MakeNamespace("t", kNs);
+  ASSERT_THAT(Put(kNs, "a", "1"), IsOk());
+  ASSERT_THAT(Put(kNs, "a", "2"), IsOk());  // entry 2 now ships this version
+  ASSERT_THAT(Put(kNs, "b", "1"), IsOk());
+  ReplicationServiceOptions options;
+  options.batch_entries = 2;
+  LogCursor cursor(store_.get(), nullptr, options, 1);
+  LogApplier applier(replica_.get(), storage::Sequencing::kReplicated, &clock_, nullptr,
+                     /*from_origin=*/true);
+  v1::LogBatch batch;
+  ASSERT_THAT(cursor.Fill(&batch), IsOkAndHolds(true));
+  ASSERT_EQ(batch.entries_size(), 2);
+  EXPECT_EQ(batch.horizon(), 4u);
+  ASSERT_THAT(applier.Apply(batch), IsOk());
+  ASSERT_EQ(replica_->AppliedSequence(), 2u);
+  EXPECT_EQ(replica_->FingerprintAt(2), std::nullopt);  // it holds entry 3's version of a
+  ASSERT_THAT(cursor.Fill(&batch), IsOkAndHolds(true));
+  ASSERT_THAT(applier.Apply(batch), IsOk());
+  ASSERT_EQ(replica_->AppliedSequence(), 4u);
+  ASSERT_TRUE(replica_->FingerprintAt(4).has_value());
+  EXPECT_EQ(replica_->FingerprintAt(4), store_->FingerprintAt(4));
 }
 
 INSTANTIATE_TEST_SUITE_P(Transports, ReplicationServiceTest,

@@ -262,11 +262,11 @@ class Store {
   // Before applying records read at a sender whose versions reach up to sequence
   // `horizon` (ReadLog's): this replica's data matches a log position again from there.
   void NoteVersionsUpTo(uint64_t horizon) { fingerprint_.RaiseCleanFrom(horizon); }
-  // Returns the sequence number no version this replica holds is newer than (its applied
-  // sequence, or more while it holds versions shipped ahead of their log entries).
-  uint64_t VersionHorizon() const {
-    return std::max(applied_sequence_.load(), fingerprint_.clean_from());
-  }
+  // Returns the sequence number no version this replica holds is newer than: its applied
+  // sequence as written with the data (readers see a group's data before AppliedSequence()
+  // moves), or more while it holds versions shipped ahead of their log entries. Call it
+  // after reading records to bound what was read.
+  uint64_t VersionHorizon() const;
   uint64_t Epoch() const { return epoch_.load(); }
   uint64_t LogStart() const { return log_start_.load(); }
 

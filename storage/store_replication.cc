@@ -79,17 +79,6 @@ absl::StatusOr<std::vector<ShippedEntry>> Store::ReadLog(uint64_t from, int max_
     absl::string_view in = raw;
     GetFixed64BE(&in, &log_start);
   }
-  if (horizon != nullptr) {
-    // The records are read at the snapshot: no newer than its applied sequence, unless
-    // this replica already held versions shipped ahead of their entries (read after the
-    // snapshot, so never less than at it).
-    uint64_t at_snapshot = 0;
-    if (db_->Get(options, keys::Meta(keys::kMetaSequence), &raw).ok()) {
-      absl::string_view in = raw;
-      GetFixed64BE(&in, &at_snapshot);
-    }
-    *horizon = std::max(at_snapshot, fingerprint_.clean_from());
-  }
   if (from < log_start) {
     return absl::OutOfRangeError(absl::StrCat("log entry ", from,
                                               " is no longer retained (the log starts at ",
@@ -132,6 +121,8 @@ absl::StatusOr<std::vector<ShippedEntry>> Store::ReadLog(uint64_t from, int max_
     if (alone) break;
   }
   if (!it->status().ok()) return FromLevelDbStatus(it->status());
+  // After the reads: a chunked record is read at a snapshot of its own, later than the log's.
+  if (horizon != nullptr) *horizon = VersionHorizon();
   return out;
 }
 
@@ -185,6 +176,17 @@ absl::StatusOr<std::vector<ShippedRecord>> Store::ReadRecords(
     if (found) out.push_back(std::move(record));
   }
   return out;
+}
+
+uint64_t Store::VersionHorizon() const {
+  uint64_t written = applied_sequence_.load();
+  std::string raw;
+  if (db_->Get(leveldb::ReadOptions(), keys::Meta(keys::kMetaSequence), &raw).ok()) {
+    absl::string_view in = raw;
+    uint64_t seq = 0;
+    if (GetFixed64BE(&in, &seq)) written = std::max(written, seq);
+  }
+  return std::max(written, fingerprint_.clean_from());
 }
 
 absl::Status Store::ResetLog(uint64_t epoch, uint64_t applied_sequence) {
