@@ -296,12 +296,22 @@ TEST_F(ReplicationTest, TheFingerprintAgreesAtEverySequenceWhateverSweepsPurgesA
       ASSERT_THAT(store_->CommitAndWait({Mutation{DeleteNamespace{other}}}).FirstError(), IsOk());
     }
     // Each replica sweeps, purges and collects on its own schedule.
-    if (i % 7 == 0) ASSERT_THAT(store_->SweepExpired(clock_.Now(), 1000), IsOk());
-    if (i == 250) ASSERT_THAT(store_->PurgeDeletedNamespaces(1000), IsOk());
-    if (i == 300) ASSERT_THAT(store_->CollectTombstones(~uint64_t{0}, 1000), IsOk());
+    if (i % 7 == 0) {
+      ASSERT_THAT(store_->SweepExpired(clock_.Now(), 1000), IsOk());
+    }
+    if (i == 250) {
+      ASSERT_THAT(store_->PurgeDeletedNamespaces(1000), IsOk());
+    }
+    if (i == 300) {
+      ASSERT_THAT(store_->CollectTombstones(~uint64_t{0}, 1000), IsOk());
+    }
     if (rng() % 4 == 0) ship(1 + static_cast<int>(rng() % 9));
-    if (i % 11 == 0) ASSERT_THAT(replica_->SweepExpired(clock_.Now(), 1000), IsOk());
-    if (i == 350) ASSERT_THAT(replica_->PurgeDeletedNamespaces(1000), IsOk());
+    if (i % 11 == 0) {
+      ASSERT_THAT(replica_->SweepExpired(clock_.Now(), 1000), IsOk());
+    }
+    if (i == 350) {
+      ASSERT_THAT(replica_->PurgeDeletedNamespaces(1000), IsOk());
+    }
     if (replica_->AppliedSequence() == store_->AppliedSequence() &&
         replica_->Summary().hash != store_->Summary().hash) {
       hashes_differed = true;
