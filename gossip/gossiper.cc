@@ -175,17 +175,21 @@ absl::Status Gossiper::AdoptFrom(const PeerAddress& peer) {
 }
 
 absl::Status Gossiper::RepairFrom(const PeerAddress& peer, bool adopt_lineage) {
+  return Repair(peer, adopt_lineage).status();
+}
+
+absl::StatusOr<RepairResult> Gossiper::Repair(const PeerAddress& peer, bool adopt_lineage) {
   absl::StatusOr<RepairResult> result = repairer_.RepairFrom(peer, adopt_lineage);
   if (!result.ok()) {
     KV_LOG_WARNING("repair from ", peer.id, " failed: ", result.status().ToString());
-    return result.status();
+    return result;
   }
   KV_LOG_INFO("repaired from ", peer.id, " (", RepairKindName(result->kind),
               "): ", result->keys_repaired, " records applied",
               result->adopted
                   ? absl::StrCat("; adopted lineage ", result->epoch, " at ", result->sequence)
                   : std::string());
-  return absl::OkStatus();
+  return result;
 }
 
 absl::Status Gossiper::RepairDamageFrom(const PeerAddress& peer) {
@@ -193,15 +197,10 @@ absl::Status Gossiper::RepairDamageFrom(const PeerAddress& peer) {
     absl::MutexLock lock(&mu_);
     if (rounds_ < damage_quiet_until_) return absl::OkStatus();
   }
-  absl::StatusOr<RepairResult> result = repairer_.RepairFrom(peer, /*adopt_lineage=*/false);
-  if (!result.ok()) {
-    KV_LOG_WARNING("repair from ", peer.id, " failed: ", result.status().ToString());
-    return result.status();
-  }
+  absl::StatusOr<RepairResult> result = Repair(peer, /*adopt_lineage=*/false);
+  if (!result.ok()) return result.status();
   absl::MutexLock lock(&mu_);
   if (result->keys_repaired > 0) {
-    KV_LOG_INFO("repaired from ", peer.id, " (damage): ", result->keys_repaired,
-                " records applied");
     damage_backoff_ = 0;
     return absl::OkStatus();
   }

@@ -114,6 +114,8 @@ class Gossiper {
   absl::Status Run(const SyncPlan& plan);
   // Repairs from `peer` adopting its lineage, then catches up from it.
   absl::Status AdoptFrom(const PeerAddress& peer);
+  // Runs a repair and logs its outcome.
+  absl::StatusOr<RepairResult> Repair(const PeerAddress& peer, bool adopt_lineage);
   // A damage repair (no adoption). One that finds nothing to fetch (this replica holds
   // data its peers lack, e.g. keys they deleted and forgot, or the peer was the damaged
   // one) doubles a back-off, up to kMaxDamageBackoff rounds, during which damage repairs

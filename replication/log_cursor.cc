@@ -45,12 +45,11 @@ absl::StatusOr<bool> LogCursor::Fill(v1::LogBatch* batch) {
     if (next_chunk_ == blob_->ref().chunk_count()) blob_.reset();
     return true;
   }
-  uint64_t horizon = 0;
-  KV_ASSIGN_OR_RETURN(
-      std::vector<storage::ShippedEntry> entries,
-      store_->ReadLog(next_, options_.batch_entries, options_.batch_bytes, &horizon));
+  KV_ASSIGN_OR_RETURN(std::vector<storage::ShippedEntry> entries,
+                      store_->ReadLog(next_, options_.batch_entries, options_.batch_bytes));
   if (entries.empty()) return false;
-  batch->set_horizon(horizon);
+  // After the reads: a chunked record is read at a snapshot of its own, later than the log's.
+  batch->set_horizon(store_->VersionHorizon());
   for (storage::ShippedEntry& e : entries) {
     v1::LogEntry* out = batch->add_entries();
     KV_RETURN_IF_ERROR(EntryToProto(e, out));

@@ -80,11 +80,10 @@ class ReplicationTest : public testing::StoreFixture {
   // Ships the origin's log from `from` to the replica in batches of `batch`.
   void Ship(uint64_t from, int batch) {
     while (true) {
-      uint64_t horizon = 0;
-      auto entries = store_->ReadLog(from, batch, 1 << 20, &horizon);
+      auto entries = store_->ReadLog(from, batch, 1 << 20);
       ASSERT_THAT(entries, IsOk());
       if (entries->empty()) return;
-      replica_->NoteVersionsUpTo(horizon);  // as replication::LogApplier does
+      replica_->NoteVersionsUpTo(store_->VersionHorizon());  // as replication::LogCursor sends
       std::vector<Mutation> ms;
       for (ShippedEntry& e : *entries) ms.push_back(ToMutation(e));
       from = entries->back().seq + 1;
@@ -356,10 +355,10 @@ TEST_F(ReplicationTest, AReplicaHoldingVersionsAheadOfItsLogRecordsNoPointUntilP
   ASSERT_THAT(Put(kNs, "a", "2"), IsOk());  // entry 2 now ships this version
   ASSERT_THAT(Put(kNs, "b", "1"), IsOk());
   // Entries 1-2 alone: they carry a's version of entry 3, read at the origin's position 4.
-  uint64_t horizon = 0;
-  auto entries = store_->ReadLog(1, 2, 1 << 20, &horizon);
+  auto entries = store_->ReadLog(1, 2, 1 << 20);
   ASSERT_THAT(entries, IsOk());
   ASSERT_THAT(*entries, SizeIs(2));
+  const uint64_t horizon = store_->VersionHorizon();
   EXPECT_EQ(horizon, 4u);
   replica_->NoteVersionsUpTo(horizon);
   std::vector<Mutation> ms;

@@ -196,6 +196,7 @@ absl::Status Store::Recover() {
     fixups.Put(keys::Meta(keys::kMetaEpoch), encoded);
   }
   applied_sequence_ = sequence;
+  written_sequence_ = sequence;
   epoch_ = epoch;
   log_start_ = log_start;
 
@@ -275,6 +276,7 @@ absl::Status Store::Recover() {
 
   GroupCommitter::Hooks hooks;
   hooks.before_write = [this](uint64_t seq, leveldb::WriteBatch& batch) {
+    written_sequence_ = seq;
     std::string encoded;
     PutFixed64BE(&encoded, seq);
     batch.Put(keys::Meta(keys::kMetaSequence), encoded);

@@ -219,11 +219,10 @@ class Store {
   // Returns up to `max_entries` log entries from `from` on (fewer when they pass
   // `max_bytes` of values), read at one snapshot. An entry whose record is chunked comes
   // alone, first in its batch. OUT_OF_RANGE if `from` is below LogStart().
-  // `horizon` (optional) receives the sequence number no shipped record is newer than:
-  // each entry carries its key's current record, which may be a later write's.
+  // Each entry carries its key's current record, which may be a later write's:
+  // VersionHorizon(), called after, bounds them.
   absl::StatusOr<std::vector<ShippedEntry>> ReadLog(uint64_t from, int max_entries,
-                                                    int64_t max_bytes,
-                                                    uint64_t* horizon = nullptr) const;
+                                                    int64_t max_bytes) const;
   // Returns the current versions (tombstones included) of every data key whose bucket is
   // in `buckets` (all when empty), plus every namespace record, read at one snapshot, and
   // the applied sequence at that snapshot.
@@ -260,13 +259,16 @@ class Store {
   // the fingerprint is comparable again from there on.
   void ForgetFingerprints(uint64_t clean_from) { fingerprint_.Forget(clean_from); }
   // Before applying records read at a sender whose versions reach up to sequence
-  // `horizon` (ReadLog's): this replica's data matches a log position again from there.
+  // `horizon` (its VersionHorizon()): this replica's data matches a log position again
+  // from there.
   void NoteVersionsUpTo(uint64_t horizon) { fingerprint_.RaiseCleanFrom(horizon); }
-  // Returns the sequence number no version this replica holds is newer than: its applied
-  // sequence as written with the data (readers see a group's data before AppliedSequence()
+  // Returns the sequence number no version this replica holds is newer than: the last
+  // sequence handed to a write (readers see a group's data before AppliedSequence()
   // moves), or more while it holds versions shipped ahead of their log entries. Call it
   // after reading records to bound what was read.
-  uint64_t VersionHorizon() const;
+  uint64_t VersionHorizon() const {
+    return std::max(written_sequence_.load(), fingerprint_.clean_from());
+  }
   uint64_t Epoch() const { return epoch_.load(); }
   uint64_t LogStart() const { return log_start_.load(); }
 
@@ -306,6 +308,9 @@ class Store {
   std::unique_ptr<MutationApplier> applier_;
   std::unique_ptr<SequenceWaiters> waiters_;
   std::atomic<uint64_t> applied_sequence_{0};
+  // The sequence of the group being written or last written: set before its batch is,
+  // so it is never below the data a reader can see.
+  std::atomic<uint64_t> written_sequence_{0};
   std::atomic<uint64_t> epoch_{0};
   std::atomic<uint64_t> log_start_{1};
   std::atomic<uint64_t> next_blob_id_{1};

@@ -67,8 +67,7 @@ absl::StatusOr<bool> Store::ReadShippedRecord(absl::string_view ns_id, absl::str
 }
 
 absl::StatusOr<std::vector<ShippedEntry>> Store::ReadLog(uint64_t from, int max_entries,
-                                                         int64_t max_bytes,
-                                                         uint64_t* horizon) const {
+                                                         int64_t max_bytes) const {
   SnapshotGuard guard{db_.get(), db_->GetSnapshot()};
   leveldb::ReadOptions options;
   options.snapshot = guard.snapshot;
@@ -121,8 +120,6 @@ absl::StatusOr<std::vector<ShippedEntry>> Store::ReadLog(uint64_t from, int max_
     if (alone) break;
   }
   if (!it->status().ok()) return FromLevelDbStatus(it->status());
-  // After the reads: a chunked record is read at a snapshot of its own, later than the log's.
-  if (horizon != nullptr) *horizon = VersionHorizon();
   return out;
 }
 
@@ -176,17 +173,6 @@ absl::StatusOr<std::vector<ShippedRecord>> Store::ReadRecords(
     if (found) out.push_back(std::move(record));
   }
   return out;
-}
-
-uint64_t Store::VersionHorizon() const {
-  uint64_t written = applied_sequence_.load();
-  std::string raw;
-  if (db_->Get(leveldb::ReadOptions(), keys::Meta(keys::kMetaSequence), &raw).ok()) {
-    absl::string_view in = raw;
-    uint64_t seq = 0;
-    if (GetFixed64BE(&in, &seq)) written = std::max(written, seq);
-  }
-  return std::max(written, fingerprint_.clean_from());
 }
 
 absl::Status Store::ResetLog(uint64_t epoch, uint64_t applied_sequence) {
