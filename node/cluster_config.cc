@@ -85,6 +85,7 @@ absl::StatusOr<ClusterConfig> ParseYaml(const YAML::Node& root) {
     node.grpc_address = *v;
     if (n["region"]) node.region = n["region"].as<std::string>();
     if (n["metrics"]) node.metrics_address = n["metrics"].as<std::string>();
+    if (n["resp"]) node.resp_address = n["resp"].as<std::string>();
     if (const YAML::Node port = n["stream_port"]; port) {
       const int64_t value = port.IsScalar() ? port.as<int64_t>(-1) : -1;
       if (value < 0 || value > 65535) {
@@ -103,7 +104,8 @@ absl::StatusOr<ClusterConfig> ParseYaml(const YAML::Node& root) {
     if (node.stream_port != 0 && SplitHostPort(node.grpc_address, &host, &grpc_port).ok()) {
       stream_address = JoinHostPort(host, node.stream_port);
     }
-    for (const std::string& address : {node.grpc_address, node.metrics_address, stream_address}) {
+    for (const std::string& address :
+         {node.grpc_address, node.metrics_address, stream_address, node.resp_address}) {
       if (!address.empty() && !address.ends_with(":0") && !addresses.insert(address).second) {
         return absl::InvalidArgumentError(
             absl::StrCat(where, ": address ", address, " is used twice",

@@ -25,6 +25,7 @@ nodes:
     region: eu-west
     grpc: 127.0.0.1:7400
     metrics: 127.0.0.1:9400
+    resp: 127.0.0.1:6400
     stream_port: 7450
     data_dir: data/origin
   - id: edge-1
@@ -41,6 +42,8 @@ nodes:
   EXPECT_EQ(config->Find("origin")->metrics_address, "127.0.0.1:9400");
   EXPECT_EQ(config->Find("origin")->stream_port, 7450);
   EXPECT_EQ(edge->stream_port, 0);  // any free port
+  EXPECT_EQ(config->Find("origin")->resp_address, "127.0.0.1:6400");
+  EXPECT_EQ(edge->resp_address, "");  // no RESP port
   EXPECT_EQ(config->Find("nope"), nullptr);
 }
 
@@ -74,6 +77,9 @@ TEST(ClusterConfigTest, RejectsBadConfigsWithClearMessages) {
   EXPECT_THAT(ClusterConfig::Parse("nodes: [{id: a, role: origin, grpc: 'x:1', stream_port: 2},"
                                    " {id: b, role: edge, grpc: 'x:2'}]"),
               StatusIs(StatusCode::kInvalidArgument, HasSubstr("x:2 is used twice")));
+  EXPECT_THAT(ClusterConfig::Parse("nodes: [{id: a, role: origin, grpc: 'x:1', resp: 'x:9'},"
+                                   " {id: b, role: edge, grpc: 'x:2', metrics: 'x:9'}]"),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("x:9 is used twice")));
   EXPECT_THAT(ClusterConfig::Parse("nodes: [{id: a, role: origin, grpc: 'x:1', region: {a: 1}}]"),
               StatusIs(StatusCode::kInvalidArgument));
   EXPECT_THAT(ClusterConfig::Load("/nonexistent/config.yaml"), StatusIs(StatusCode::kNotFound));

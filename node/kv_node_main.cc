@@ -38,7 +38,7 @@ bool WriteFileAtomically(const std::string& path, const std::string& text) {
 int Run(int argc, char** argv) {
   CLI::App app{"EdgeKV node: serves the kv.v1 gRPC API from a local LevelDB replica."};
   app.set_version_flag("--version", "kv-node 0.1.0");
-  std::string config_path, node_id, listen, metrics, data_dir, data_root, ready_file;
+  std::string config_path, node_id, listen, metrics, resp, data_dir, data_root, ready_file;
   double sweep_interval_s = 1.0, shutdown_grace_s = 10.0;
   int stream_port = -1;  // -1: not given
   bool list_nodes = false;
@@ -54,6 +54,10 @@ int Run(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--metrics", metrics,
                  "Prometheus /metrics address host:port; overrides the config; \"off\" disables");
+  app.add_option("--resp", resp,
+                 "RESP read port host:port (port 0 = any free port): reads over the Redis "
+                 "protocol, HGET <namespace id> <key>, at a fraction of a gRPC Get's CPU; "
+                 "overrides the config; \"off\" disables (default: the config's, else off)");
   app.add_option("--stream-port", stream_port,
                  "Port of the replication stream over plain TCP, on the --listen host "
                  "(0 = any free port; edges learn it from the node); overrides the config")
@@ -63,7 +67,7 @@ int Run(int argc, char** argv) {
                  "Directory that relative data_dir paths of the config resolve against "
                  "(default: the current directory)");
   app.add_option("--ready-file", ready_file,
-                 "Once serving, write {node_id, grpc, metrics, pid} as JSON to this file");
+                 "Once serving, write {node_id, grpc, metrics, resp, pid} as JSON to this file");
   app.add_option("--sweep-interval", sweep_interval_s,
                  "Seconds between expiry sweeps (0 disables)")
       ->capture_default_str()
@@ -95,7 +99,8 @@ int Run(int argc, char** argv) {
       ->check(CLI::Range(0, 64));
   app.add_flag("--list-nodes", list_nodes,
                "Print the nodes of --config, one per line (id role region grpc metrics "
-               "data_dir), and exit; used by scripts/cluster");
+               "data_dir resp, \"-\" for an endpoint that is off), and exit; used by "
+               "scripts/cluster");
   app.footer(
       "\nExamples:\n"
       "  kv-node --config cluster-configs/local-1.yaml --node-id origin --data-root run/local-1\n"
@@ -114,10 +119,11 @@ int Run(int argc, char** argv) {
       return 2;
     }
     for (const kv::node::NodeConfig& n : config->nodes) {
-      std::printf("%s %s %s %s %s %s\n", n.id.c_str(),
+      std::printf("%s %s %s %s %s %s %s\n", n.id.c_str(),
                   n.role == kv::node::Role::kOrigin ? "origin" : "edge",
                   n.region.empty() ? "-" : n.region.c_str(), n.grpc_address.c_str(),
-                  n.metrics_address.empty() ? "-" : n.metrics_address.c_str(), n.data_dir.c_str());
+                  n.metrics_address.empty() ? "-" : n.metrics_address.c_str(), n.data_dir.c_str(),
+                  n.resp_address.empty() ? "-" : n.resp_address.c_str());
     }
     return 0;
   }
@@ -146,6 +152,7 @@ int Run(int argc, char** argv) {
       options.listen_address = self->grpc_address;
       options.stream_port = self->stream_port;
       metrics_address = self->metrics_address;
+      options.resp_address = self->resp_address;
       options.role = self->role;
       options.region = self->region;
       std::filesystem::path dir(self->data_dir);
@@ -187,6 +194,7 @@ int Run(int argc, char** argv) {
   if (!listen.empty()) options.listen_address = listen;
   if (stream_port >= 0) options.stream_port = stream_port;
   if (!metrics.empty()) metrics_address = metrics == "off" ? "" : metrics;
+  if (!resp.empty()) options.resp_address = resp == "off" ? "" : resp;
   if (!data_dir.empty()) options.data_dir = data_dir;
   if (options.data_dir.empty()) {
     std::fprintf(stderr, "kv-node: no data directory: pass --data-dir or --config\n");
@@ -243,6 +251,7 @@ int Run(int argc, char** argv) {
     nlohmann::json ready = {{"node_id", options.node_id},
                             {"grpc", (*node)->address()},
                             {"metrics", metrics_bound},
+                            {"resp", (*node)->resp_address()},
                             {"pid", static_cast<int>(getpid())}};
     if (!WriteFileAtomically(ready_file, ready.dump() + "\n")) {
       std::fprintf(stderr, "kv-node: cannot write %s\n", ready_file.c_str());

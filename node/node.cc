@@ -109,6 +109,15 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(const NodeOptions& options,
       return absl::Status(s.code(), absl::StrCat("replication stream: ", s.message()));
     }
   }
+  if (!options.resp_address.empty()) {
+    absl::StatusOr<std::unique_ptr<RespServer>> resp =
+        RespServer::Start(&node->context_, deps.registry, options.resp_address);
+    if (!resp.ok()) {
+      return absl::Status(resp.status().code(),
+                          absl::StrCat("RESP read port: ", resp.status().message()));
+    }
+    node->resp_server_ = std::move(*resp);
+  }
   node->get_server_->Start();
   node->server_->GetHealthCheckService()->SetServingStatus(true);
   node->membership_->SetSelfAddress(node->address());
@@ -143,7 +152,9 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(const NodeOptions& options,
   node->sweeper_ = std::make_unique<Sweeper>(node->store_.get(), deps.clock, sweeper);
   KV_LOG_INFO(
       edge ? "edge " : "origin ", options.node_id, " serving on ", node->address(),
-      " (replication stream on TCP port ", node->stream_port(), ") with data in ", options.data_dir,
+      " (replication stream on TCP port ", node->stream_port(),
+      node->resp_server_ ? absl::StrCat(", RESP reads on ", node->resp_address()) : "",
+      ") with data in ", options.data_dir,
       " at sequence ", node->store_->AppliedSequence(),
       edge ? absl::StrCat(
                  ", following origin ", options.origin.id, " at ", options.origin.address, " over ",
@@ -177,6 +188,10 @@ absl::StatusOr<PeerAddress> Node::Join() {
 
 int Node::stream_port() const { return replication_service_->tcp_port(); }
 
+std::string Node::resp_address() const {
+  return resp_server_ ? resp_server_->address() : std::string();
+}
+
 std::string Node::address() const {
   std::string host;
   int listen_port = 0;
@@ -196,6 +211,7 @@ void Node::Shutdown() {
   if (shut_down_) return;
   shut_down_ = true;
   if (server_) server_->GetHealthCheckService()->SetServingStatus(false);
+  if (resp_server_) resp_server_->Stop();
   if (gossiper_) gossiper_->Stop();
   if (follower_) follower_->Stop();
   // Replication streams follow forever: end them first, then wait for client calls.

@@ -23,6 +23,7 @@
 #include "node/forwarder.h"
 #include "node/get_server.h"
 #include "node/kv_service.h"
+#include "node/resp_server.h"
 #include "node/rpc_metrics.h"
 #include "node/service_context.h"
 #include "node/sweeper.h"
@@ -64,6 +65,9 @@ struct NodeOptions {
   // Port of the replication stream over plain TCP, on listen_address's host; 0 picks a
   // free port. Subscribers learn it from Replication.StreamAddress either way.
   int stream_port = 0;
+  // host:port of the RESP read port (resp_server.h: HGET <namespace> <key> over the
+  // Redis protocol); port 0 picks a free one; empty serves none.
+  std::string resp_address;
   // Directory for the node's LevelDB database.
   std::string data_dir;
   // Storage tuning; `path`, `env` and `node_id` are filled in by the node.
@@ -111,6 +115,8 @@ class Node {
   // The port of the replication stream over plain TCP (NodeOptions::stream_port).
   int stream_port() const;
   std::string address() const;
+  // The RESP read port's "host:port" (NodeOptions::resp_address), or "" if it is off.
+  std::string resp_address() const;
 
   // Returns a channel to this node that bypasses the network.
   std::shared_ptr<grpc::Channel> InProcessChannel();
@@ -146,6 +152,7 @@ class Node {
   std::unique_ptr<GetServer> get_server_;  // its queues outlive the server
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<replication::Follower> follower_;
+  std::unique_ptr<RespServer> resp_server_;
   std::unique_ptr<Sweeper> sweeper_;
   int port_ = 0;
   absl::Mutex shutdown_mu_;

@@ -6,7 +6,9 @@
 #
 # Sections (each measurement runs `kv-bench --mode propagation`, see kv-bench --help):
 #   a) LAN: cluster-configs/local-1+8.yaml (origin + 8 edges) with the latency model off,
-#      on free ports in a temp dir; RATE writes/s for DURATION s, RUNS times.
+#      on free ports in a temp dir; RATE writes/s for DURATION s, RUNS times. kv-bench
+#      reads the edges on their RESP read port (HGET, as it reads Redis's replicas with
+#      GET), then again with kv.v1.KV/Get over gRPC (a1).
 #   b) Redis 7 on loopback, a master and 8 replicas without persistence; the same
 #      measurement (SET on the master, GET on the replicas), printed beside a).
 #   c) The same config with its three-region latency model on (as shipped); the p99
@@ -26,7 +28,8 @@
 # kv-bench --drain),
 # POLL_INTERVAL_US (0: kv-bench --poll-interval-us; raise it to take fewer reads from the
 # edges at the cost of resolution),
-# COMPARE_GRPC (0; 1 adds section a2: the LAN cluster again with
+# EDGE_READS (resp: how kv-bench reads the edges in a, a2 and c; grpc reads them with
+# kv.v1.KV/Get and skips a1), COMPARE_GRPC (0; 1 adds section a2: the LAN cluster again with
 # replication.stream_transport: grpc, the same measurement, printed beside a),
 # CONFIG (<repo>/cluster-configs/local-1+8.yaml), RESULTS_DIR (if set, every kv-bench JSON
 # is kept there, with its per-write --trace-csv beside it), TMPDIR (where the temp dir
@@ -49,6 +52,7 @@ WRITERS="${WRITERS:-16}"
 CATCHUP_SECONDS="${CATCHUP_SECONDS:-60}"
 DRAIN="${DRAIN:-30}"
 POLL_INTERVAL_US="${POLL_INTERVAL_US:-0}"
+EDGE_READS="${EDGE_READS:-resp}"
 READY_TIMEOUT_S=60       # a node or Redis instance must serve within this
 STOP_TIMEOUT_S=20        # SIGTERM -> SIGKILL
 CATCHUP_TIMEOUT_S=600    # an edge must catch up within this
@@ -57,6 +61,7 @@ log() { echo "propagation: $*" >&2; }
 die() { echo "propagation: error: $*" >&2; exit 1; }
 
 [[ "$RUNS" =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive integer"
+[[ "$EDGE_READS" == resp || "$EDGE_READS" == grpc ]] || die "EDGE_READS must be resp or grpc"
 for v in DURATION RATE WRITERS CATCHUP_SECONDS DRAIN POLL_INTERVAL_US; do
   [[ "${!v}" =~ ^[0-9]+([.][0-9]+)?$ ]] || die "$v must be a number"
 done
@@ -166,13 +171,13 @@ free_ports() {
   done
 }
 
-# make_config lan|lan-grpc|wan OUT: writes a copy of CONFIG with every grpc/metrics
+# make_config lan|lan-grpc|wan OUT: writes a copy of CONFIG with every grpc/metrics/resp
 # address on a free port; "lan" turns the latency model off; "lan-grpc" also has the
 # edges follow the origin over gRPC Subscribe instead of the TCP stream.
 make_config() {
   local mode="$1" out="$2"
-  # A grpc and a metrics port per node, and one for each node's replication stream.
-  free_ports "$(($(grep -cE '^[[:space:]]+(grpc|metrics):' "$CONFIG") + $(grep -cE '^[[:space:]]+grpc:' "$CONFIG")))"
+  # A grpc, metrics and resp port per node, and one for each node's replication stream.
+  free_ports "$(($(grep -cE '^[[:space:]]+(grpc|metrics|resp):' "$CONFIG") + $(grep -cE '^[[:space:]]+grpc:' "$CONFIG")))"
   awk -v lan="$([[ "$mode" == lan* ]] && echo 1 || echo 0)" \
     -v grpc="$([[ "$mode" == lan-grpc ]] && echo 1 || echo 0)" -v ports="${FREE_PORTS[*]}" '
     BEGIN { split(ports, p, " "); i = 0 }
@@ -181,7 +186,7 @@ make_config() {
     grpc && /^replication:/ { print; print "  stream_transport: grpc"; next }
     in_latency && lan && /^[[:space:]]+enabled:/ { sub(/enabled:.*/, "enabled: false") }
     /^[[:space:]]+stream_port:/ { next }
-    /^[[:space:]]+(grpc|metrics):/ { i++; sub(/[0-9.]+:[0-9]+/, "127.0.0.1:" p[i]) }
+    /^[[:space:]]+(grpc|metrics|resp):/ { i++; sub(/[0-9.]+:[0-9]+/, "127.0.0.1:" p[i]) }
     /^[[:space:]]+grpc:/ {
       print; indent = $0; sub(/grpc:.*/, "", indent); i++; print indent "stream_port: " p[i]; next
     }
@@ -189,7 +194,7 @@ make_config() {
 }
 
 # Cluster state, per cluster name: ids, roles, regions, grpc and metrics addresses, pids.
-declare -A NODE_PID NODE_GRPC NODE_METRICS NODE_ROLE NODE_REGION CLUSTER_IDS CLUSTER_CFG
+declare -A NODE_PID NODE_GRPC NODE_METRICS NODE_RESP NODE_ROLE NODE_REGION CLUSTER_IDS CLUSTER_CFG
 
 # start_node CLUSTER ID: starts one node of CLUSTER (config and data under $WORK/CLUSTER).
 start_node() {
@@ -226,22 +231,35 @@ wait_following() {
 # start_cluster NAME lan|wan: writes NAME's config, starts every node, waits for all to
 # serve and every edge to follow the origin.
 start_cluster() {
-  local c="$1" dir="$WORK/$1" id role region grpc metrics rest
+  local c="$1" dir="$WORK/$1" id role region grpc metrics data_dir resp
   mkdir -p "$dir/data"
   make_config "$2" "$dir/config.yaml"
   CLUSTER_CFG[$c]="$dir/config.yaml"
   CLUSTER_IDS[$c]=""
-  while read -r id role region grpc metrics rest; do
+  while read -r id role region grpc metrics data_dir resp; do
     CLUSTER_IDS[$c]+="$id "
     NODE_ROLE[$c/$id]="$role"
     NODE_REGION[$c/$id]="$region"
     NODE_GRPC[$c/$id]="$grpc"
     NODE_METRICS[$c/$id]="$metrics"
+    NODE_RESP[$c/$id]="$resp"
+    if [[ "$role" == edge && "$EDGE_READS" == resp && "$resp" == - ]]; then
+      die "edge $id of $CONFIG has no resp address (set one, or EDGE_READS=grpc)"
+    fi
   done < <("$BIN_DIR/kv-node" --config "$dir/config.yaml" --list-nodes)
   for id in ${CLUSTER_IDS[$c]}; do start_node "$c" "$id"; done
   for id in ${CLUSTER_IDS[$c]}; do wait_ready "$c" "$id"; done
   for id in $(role_ids "$c" edge); do wait_following "$c" "$id"; done
   log "cluster $c: $(wc -w <<<"${CLUSTER_IDS[$c]}") nodes serving, edges following (config $dir/config.yaml)"
+}
+
+# edge_addrs CLUSTER resp|grpc: prints the addresses kv-bench polls CLUSTER's edges on.
+edge_addrs() {
+  local id out=""
+  for id in $(role_ids "$1" edge); do
+    if [[ "$2" == resp ]]; then out+="${NODE_RESP[$1/$id]} "; else out+="${NODE_GRPC[$1/$id]} "; fi
+  done
+  echo "$out"
 }
 
 # role_ids CLUSTER ROLE: prints the ids of CLUSTER's nodes with ROLE (origin, edge).
@@ -374,7 +392,7 @@ MEDIANS='def median: sort | if length % 2 == 1 then .[length / 2 | floor]
 # a line per run and, for an EdgeKV cluster, the nodes' metrics over the runs.
 measure() {
   local name="$1" origin="$2" edges="$3" c="${4:-}" oid="${5:-}" eids="${6:-}" i t0
-  local extra=(--writers "$WRITERS")
+  local extra=(--writers "$WRITERS" --edge-reads "${MEASURE_READS:-$EDGE_READS}")
   [[ "$name" == redis* ]] && extra=(--backend redis)  # one writer: Redis reports no order
   # shellcheck disable=SC2086  # word-splitting the id list is intended
   [[ -n "$c" ]] && snapshot "$WORK/$name.before" "$c" "$oid" $eids
@@ -438,19 +456,25 @@ section "a) EdgeKV LAN: origin + 8 edges, latency model off (local-1+8 on free p
 start_cluster lan lan
 LAN_ORIGIN="$(role_ids lan origin)"
 mapfile -t LAN_EDGES < <(role_ids lan edge)
-LAN_EDGE_ADDRS=""
-for id in "${LAN_EDGES[@]}"; do LAN_EDGE_ADDRS+="${NODE_GRPC[lan/$id]} "; done
+LAN_EDGE_ADDRS="$(edge_addrs lan "$EDGE_READS")"
 measure lan "${NODE_GRPC[lan/$LAN_ORIGIN]}" "$LAN_EDGE_ADDRS" lan "$LAN_ORIGIN" "${LAN_EDGES[*]}"
 print_header
 print_row "EdgeKV LAN (1 origin + 8 edges)" lan
+if [[ "$EDGE_READS" == resp ]]; then
+  section "a1) The same cluster, kv-bench reading the edges with kv.v1.KV/Get over gRPC"
+  MEASURE_READS=grpc measure langet "${NODE_GRPC[lan/$LAN_ORIGIN]}" "$(edge_addrs lan grpc)" \
+    lan "$LAN_ORIGIN" "${LAN_EDGES[*]}"
+  print_header
+  print_row "EdgeKV LAN, edges read over RESP" lan
+  print_row "EdgeKV LAN, edges read over gRPC" langet
+fi
 
 if [[ "${COMPARE_GRPC:-0}" == 1 ]]; then
   section "a2) The same over gRPC Subscribe (replication.stream_transport: grpc)"
   start_cluster lang lan-grpc
   LANG_ORIGIN="$(role_ids lang origin)"
   mapfile -t LANG_EDGES < <(role_ids lang edge)
-  LANG_EDGE_ADDRS=""
-  for id in "${LANG_EDGES[@]}"; do LANG_EDGE_ADDRS+="${NODE_GRPC[lang/$id]} "; done
+  LANG_EDGE_ADDRS="$(edge_addrs lang "$EDGE_READS")"
   measure lang "${NODE_GRPC[lang/$LANG_ORIGIN]}" "$LANG_EDGE_ADDRS" lang "$LANG_ORIGIN" \
     "${LANG_EDGES[*]}"
   LANG_PIDS=()
@@ -490,6 +514,7 @@ stop_pids "${REDIS_PIDS[@]}"
 print_header
 print_row "EdgeKV LAN (1 origin + 8 edges)" lan
 print_row "Redis (1 master + 8 replicas)" redis
+[[ "$EDGE_READS" == resp ]] && print_row "EdgeKV LAN, edges read over gRPC" langet
 IFS=$'\t' read -r e50 _ e99 emax _ < <(medians lan)
 IFS=$'\t' read -r r50 _ r99 rmax _ < <(medians redis)
 awk -v e50="$e50" -v e99="$e99" -v emax="$emax" -v r50="$r50" -v r99="$r99" -v rmax="$rmax" '
@@ -501,8 +526,7 @@ section "c) EdgeKV with the three-region latency model on (local-1+8 as shipped,
 start_cluster wan wan
 WAN_ORIGIN="$(role_ids wan origin)"
 mapfile -t WAN_EDGES < <(role_ids wan edge)
-WAN_EDGE_ADDRS=""
-for id in "${WAN_EDGES[@]}"; do WAN_EDGE_ADDRS+="${NODE_GRPC[wan/$id]} "; done
+WAN_EDGE_ADDRS="$(edge_addrs wan "$EDGE_READS")"
 measure wan "${NODE_GRPC[wan/$WAN_ORIGIN]}" "$WAN_EDGE_ADDRS" wan "$WAN_ORIGIN" "${WAN_EDGES[*]}"
 # The largest modelled one-way path from the origin to an edge, from the config's table.
 MODEL="$(awk -v origin="${NODE_REGION[wan/$WAN_ORIGIN]}" -v regions="$(
@@ -532,14 +556,16 @@ stop_pids "${WAN_PIDS[@]}"
 # --- d) catch-up after a restart -----------------------------------------------------------
 VICTIM="${LAN_EDGES[-1]}"
 OTHERS=""
-for id in "${LAN_EDGES[@]::${#LAN_EDGES[@]}-1}"; do OTHERS+="${NODE_GRPC[lan/$id]} "; done
+for id in "${LAN_EDGES[@]::${#LAN_EDGES[@]}-1}"; do
+  if [[ "$EDGE_READS" == resp ]]; then OTHERS+="${NODE_RESP[lan/$id]} "; else OTHERS+="${NODE_GRPC[lan/$id]} "; fi
+done
 ORIGIN_METRICS="${NODE_METRICS[lan/$LAN_ORIGIN]}"
 section "d) Catch-up: stop $VICTIM (SIGTERM), ${CATCHUP_SECONDS} s of $RATE writes/s, restart it"
 seq_before="$(applied_seq "${NODE_METRICS[lan/$VICTIM]}")"
 stop_pids "${NODE_PID[lan/$VICTIM]}"
 log "catch-up: $VICTIM stopped at sequence $seq_before; writing to the other edges"
 bench "$WORK/catchup.json" "${NODE_GRPC[lan/$LAN_ORIGIN]}" "$OTHERS" "$CATCHUP_SECONDS" \
-  --writers "$WRITERS"
+  --writers "$WRITERS" --edge-reads "$EDGE_READS"
 jq -r --arg run "while $VICTIM was down" "$RUN_LINE" "$WORK/catchup.json"
 target="$(applied_seq "$ORIGIN_METRICS")"
 t0="$EPOCHREALTIME"
@@ -565,7 +591,7 @@ seq_frozen="$(applied_seq "${NODE_METRICS[lan/$FROZEN]}")"
 kill -STOP "${NODE_PID[lan/$FROZEN]}"
 log "memory: $FROZEN frozen; writing to the other edges"
 bench "$WORK/frozen.json" "${NODE_GRPC[lan/$LAN_ORIGIN]}" "$OTHERS" "$CATCHUP_SECONDS" \
-  --writers "$WRITERS" \
+  --writers "$WRITERS" --edge-reads "$EDGE_READS" \
   --node-pid "$ORIGIN_PID"
 anon_after="$(rss_anon "$ORIGIN_PID")"
 jq -r --arg run "while $FROZEN was frozen" "$RUN_LINE" "$WORK/frozen.json"

@@ -129,6 +129,10 @@ absl::Status ValidateOptions(const BenchOptions& o) {
   if (o.backend != Backend::kEdgeKv && o.mode != Mode::kPropagation) {
     return absl::InvalidArgumentError("--backend redis needs --mode propagation");
   }
+  if (o.edge_reads_resp && (o.backend != Backend::kEdgeKv || o.mode != Mode::kPropagation)) {
+    return absl::InvalidArgumentError(
+        "--edge-reads resp needs --mode propagation and --backend edgekv");
+  }
   if (o.mode == Mode::kPropagation) {
     absl::Status s = ValidatePropagationOptions(o);
     if (!s.ok()) return s;

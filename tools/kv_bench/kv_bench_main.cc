@@ -174,6 +174,19 @@ int RunPropagation(const kv::bench::BenchOptions& options, bool json,
       writers.push_back(std::make_unique<kv::bench::KvPropagationStore>(call_options, namespace_id));
     }
     for (const std::string& endpoint : options.edges) {
+      if (options.edge_reads_resp) {
+        absl::StatusOr<std::unique_ptr<kv::bench::RedisClient>> client =
+            kv::bench::RedisClient::Connect(endpoint, timeout);
+        absl::Status s = client.ok() ? (*client)->Ping() : client.status();
+        if (!s.ok()) {
+          std::fprintf(stderr, "kv-bench: cannot use the RESP read port %s: %s\n",
+                       endpoint.c_str(), s.ToString().c_str());
+          return 1;
+        }
+        edges.push_back(
+            std::make_unique<kv::bench::RedisPropagationStore>(std::move(*client), namespace_id));
+        continue;
+      }
       call_options.endpoint = endpoint;
       edges.push_back(std::make_unique<kv::bench::KvPropagationStore>(call_options, namespace_id));
     }
@@ -221,7 +234,7 @@ int RunPropagation(const kv::bench::BenchOptions& options, bool json,
 
 int Run(int argc, char** argv) {
   kv::bench::BenchOptions options;
-  std::string mode = "get", backend = "edgekv";
+  std::string mode = "get", backend = "edgekv", edge_reads = "grpc";
   double duration_s = 10, warmup_s = 0, timeout_s = 60, drain_s = 30, poll_interval_us = 0;
   bool json = false;
   std::string trace_csv;
@@ -257,6 +270,11 @@ int Run(int argc, char** argv) {
                  "Propagation: edgekv (the SDK) or redis (SET on --endpoint, GET on --edges)")
       ->capture_default_str()
       ->check(CLI::IsMember({"edgekv", "redis"}));
+  app.add_option("--edge-reads", edge_reads,
+                 "Propagation, EdgeKV: how pollers read the edges: grpc (kv.v1.KV/Get) or resp "
+                 "(HGET on each edge's RESP read port; --edges are then those ports)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"grpc", "resp"}));
   app.add_option("--drain", drain_s,
                  "Propagation: seconds to keep polling after the last write for writes not "
                  "yet seen everywhere (ends early once all are seen)")
@@ -341,6 +359,7 @@ int Run(int argc, char** argv) {
   }
   options.mode = *parsed_mode;
   options.backend = *parsed_backend;
+  options.edge_reads_resp = edge_reads == "resp";
   options.duration = absl::Seconds(duration_s);
   options.warmup = absl::Seconds(warmup_s);
   options.drain = absl::Seconds(drain_s);

@@ -23,8 +23,10 @@ std::string Row(const std::string& name, const LatencySummary& s, const std::str
 std::string FormatPropagationTable(const PropagationResult& r) {
   const BenchOptions& o = r.options;
   const VisibilityStats& v = r.visibility;
-  std::string out = absl::StrFormat("kv-bench propagation (%s): origin %s -> %d edges, run %s",
-                                    BackendName(o.backend), o.endpoint, o.edges.size(), r.run_id);
+  std::string out = absl::StrFormat("kv-bench propagation (%s%s): origin %s -> %d edges, run %s",
+                                    BackendName(o.backend),
+                                    o.edge_reads_resp ? ", edges read over RESP" : "",
+                                    o.endpoint, o.edges.size(), r.run_id);
   if (!r.namespace_id.empty()) absl::StrAppend(&out, ", namespace ", r.namespace_id);
   absl::StrAppend(&out, "\n");
   absl::StrAppendFormat(&out, "  %-14s %d at %.0f/s over %.1f s", "writes", r.scheduled_writes,
@@ -87,6 +89,7 @@ std::string FormatPropagationJson(const PropagationResult& r) {
   j["backend"] = BackendName(o.backend);
   j["endpoint"] = o.endpoint;
   j["edges"] = o.edges;
+  j["edge_reads"] = o.backend == Backend::kRedis ? "redis" : o.edge_reads_resp ? "resp" : "grpc";
   j["run_id"] = r.run_id;
   j["namespace_id"] = r.namespace_id;
   j["rate"] = o.rate;

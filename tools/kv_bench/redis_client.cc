@@ -305,7 +305,17 @@ absl::Status RedisClient::Set(absl::string_view key, absl::string_view value) {
 }
 
 absl::StatusOr<std::optional<std::string>> RedisClient::Get(absl::string_view key) {
-  absl::StatusOr<RespReply> r = Command({"GET", key});
+  return ValueCommand({"GET", key});
+}
+
+absl::StatusOr<std::optional<std::string>> RedisClient::HGet(absl::string_view hash,
+                                                             absl::string_view field) {
+  return ValueCommand({"HGET", hash, field});
+}
+
+absl::StatusOr<std::optional<std::string>> RedisClient::ValueCommand(
+    const std::vector<absl::string_view>& args) {
+  absl::StatusOr<RespReply> r = Command(args);
   if (!r.ok()) return r.status();
   switch (r->type) {
     case RespReply::Type::kError:
@@ -315,7 +325,8 @@ absl::StatusOr<std::optional<std::string>> RedisClient::Get(absl::string_view ke
     case RespReply::Type::kBulkString:
       return std::optional<std::string>(std::move(r->text));
     default:
-      return absl::InternalError("redis: GET answered with neither a bulk string nor null");
+      return absl::InternalError(absl::StrCat("redis: ", args[0],
+                                              " answered with neither a bulk string nor null"));
   }
 }
 

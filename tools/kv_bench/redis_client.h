@@ -3,7 +3,7 @@
 
 // A minimal blocking Redis client (RESP2 over one TCP connection), just enough for
 // kv-bench --backend redis to write to a master and read from its replicas: PING, SET,
-// GET and INFO. One command in flight at a time, no pipelining, no pooling.
+// GET, HGET and INFO (HGET also reads an EdgeKV node's RESP port). One command in flight at a time, no pipelining, no pooling.
 //
 // Status codes: UNAVAILABLE the server cannot be reached, closed the connection or
 // answered LOADING / BUSY / MASTERDOWN / TRYAGAIN (retry later); DEADLINE_EXCEEDED no
@@ -61,6 +61,8 @@ class RedisClient {
   absl::Status Set(absl::string_view key, absl::string_view value);
   // Returns the value of `key` (GET key), or nullopt if it does not exist.
   absl::StatusOr<std::optional<std::string>> Get(absl::string_view key);
+  // Returns field `field` of hash `hash` (HGET hash field), or nullopt if it does not exist.
+  absl::StatusOr<std::optional<std::string>> HGet(absl::string_view hash, absl::string_view field);
   // Returns the text of INFO `section` ("replication"), or of every section if empty.
   absl::StatusOr<std::string> Info(absl::string_view section = "");
 
@@ -79,6 +81,9 @@ class RedisClient {
   absl::StatusOr<std::string> ReadLine(absl::Time deadline);
   absl::StatusOr<std::string> ReadExactly(size_t n, absl::Time deadline);
   absl::StatusOr<RespReply> ReadReply(absl::Time deadline, int depth);
+  // Runs a command answered by a bulk string or null (GET, HGET).
+  absl::StatusOr<std::optional<std::string>> ValueCommand(
+      const std::vector<absl::string_view>& args);
 
   // Constant after construction.
   const std::string endpoint_;

@@ -9,7 +9,8 @@ absl::StatusOr<uint64_t> RedisPropagationStore::Write(const std::string& key,
 }
 
 absl::StatusOr<bool> RedisPropagationStore::IsVisible(const std::string& key) {
-  absl::StatusOr<std::optional<std::string>> got = client_->Get(key);
+  absl::StatusOr<std::optional<std::string>> got =
+      hash_.empty() ? client_->Get(key) : client_->HGet(hash_, key);
   if (!got.ok()) return got.status();
   return got->has_value();
 }

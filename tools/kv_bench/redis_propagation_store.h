@@ -2,7 +2,9 @@
 #define KV_TOOLS_KV_BENCH_REDIS_PROPAGATION_STORE_H_
 
 // PropagationStore over one Redis connection: Write is SET (on the master), IsVisible is
-// GET (on a replica; a key is visible when GET returns a value).
+// GET (on a replica; a key is visible when GET returns a value). Given a hash, IsVisible
+// is HGET <hash> <key> instead: how an EdgeKV node's RESP read port reads a key of a
+// namespace.
 //
 // Thread safety: not thread-safe (one RedisClient, one connection).
 
@@ -17,18 +19,19 @@ namespace kv::bench {
 class RedisPropagationStore final : public PropagationStore {
  public:
   // REQUIRES: client != nullptr.
-  explicit RedisPropagationStore(std::unique_ptr<RedisClient> client)
-      : client_(std::move(client)) {}
+  explicit RedisPropagationStore(std::unique_ptr<RedisClient> client, std::string hash = "")
+      : client_(std::move(client)), hash_(std::move(hash)) {}
 
   // SETs `key`; returns 0 (Redis reports no commit sequence) once the master answered
   // +OK (in memory: Redis acknowledges before any fsync, and the benchmark's servers run
   // without persistence).
   absl::StatusOr<uint64_t> Write(const std::string& key, const std::string& value) override;
-  // GETs `key`: true if it has a value.
+  // GETs `key` (HGETs it from the hash, if given): true if it has a value.
   absl::StatusOr<bool> IsVisible(const std::string& key) override;
 
  private:
   const std::unique_ptr<RedisClient> client_;
+  const std::string hash_;
 };
 
 }  // namespace kv::bench

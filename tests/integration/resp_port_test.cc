@@ -1,0 +1,275 @@
+// The RESP read port of a node (node/resp_server.h), over loopback TCP: what it answers,
+// in what order, with which errors, and how it bounds connections and slow clients.
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/socket.h"
+#include "common/testing/status_matchers.h"
+#include "node/resp_protocol.h"
+#include "node/resp_server.h"
+#include "tests/integration/node_fixture.h"
+#include "tools/kv_bench/redis_client.h"
+
+namespace kv::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Optional;
+using bench::RedisClient;
+using bench::RespReply;
+
+constexpr absl::Duration kTimeout = absl::Seconds(20);
+
+class RespPortTest : public NodeFixture {
+ protected:
+  RespPortTest() {
+    configure_ = [](node::NodeOptions& o) {
+      o.resp_address = "127.0.0.1:0";
+      // Small chunks, so a modest value is stored in several of them.
+      o.store.inline_value_limit = 1024;
+      o.store.blob_chunk_bytes = 4096;
+    };
+    RestartNode();
+    ns_ = NewNamespace();
+    resp_ = Connect();
+  }
+
+  std::unique_ptr<RedisClient> Connect() {
+    absl::StatusOr<std::unique_ptr<RedisClient>> c =
+        RedisClient::Connect(node_->resp_address(), kTimeout);
+    EXPECT_THAT(c, IsOk());
+    return c.ok() ? std::move(*c) : nullptr;
+  }
+
+  // Sends `bytes` on a new raw connection and returns everything the node sends back
+  // until it closes the connection or `expected` bytes have come.
+  std::string Exchange(const std::string& bytes, size_t expected) {
+    absl::StatusOr<Socket> s = ConnectTcp(node_->resp_address(), absl::Now() + kTimeout);
+    EXPECT_THAT(s, IsOk());
+    if (!s.ok()) return "";
+    EXPECT_THAT(SendAll(s->fd(), bytes, absl::Now() + kTimeout), IsOk());
+    return ReceiveUntil(*s, expected);
+  }
+
+  static std::string ReceiveUntil(const Socket& s, size_t expected) {
+    std::string got;
+    char buffer[64 * 1024];
+    const absl::Time deadline = absl::Now() + kTimeout;
+    while (got.size() < expected) {
+      absl::StatusOr<size_t> n = ReceiveSome(s.fd(), buffer, sizeof(buffer), deadline);
+      if (!n.ok()) break;  // closed (or the deadline: the comparison shows it)
+      got.append(buffer, *n);
+    }
+    return got;
+  }
+
+  // Returns whether the peer closed `s` (end of stream) within the test's bound.
+  static bool ClosedByPeer(const Socket& s) {
+    char buffer[64 * 1024];
+    const absl::Time deadline = absl::Now() + kTimeout;
+    for (;;) {
+      absl::StatusOr<size_t> n = ReceiveSome(s.fd(), buffer, sizeof(buffer), deadline);
+      if (!n.ok()) return n.status().code() == absl::StatusCode::kUnavailable;
+    }
+  }
+
+  std::string ErrorOf(const std::vector<absl::string_view>& command) {
+    absl::StatusOr<RespReply> r = resp_->Command(command);
+    EXPECT_THAT(r, IsOk());
+    if (!r.ok()) return "";
+    EXPECT_EQ(r->type, RespReply::Type::kError) << r->text;
+    return r->text;
+  }
+
+  std::string ns_;
+  std::unique_ptr<RedisClient> resp_;
+};
+
+TEST_F(RespPortTest, ReadsWhatGetReadsInlineChunkedMissingAndExpired) {
+  const std::string big = RandomBytes(20000, 7);  // five 4 KiB chunks
+  ASSERT_THAT(client_->Put(ns_, "small", "hello"), IsOk());
+  ASSERT_THAT(client_->Put(ns_, "big", big), IsOk());
+  PutOptions expiring;
+  expiring.expiration_ttl = absl::Seconds(60);
+  ASSERT_THAT(client_->Put(ns_, "session", "token", expiring), IsOk());
+
+  EXPECT_THAT(resp_->HGet(ns_, "small"), IsOkAndHolds(Optional(std::string("hello"))));
+  EXPECT_THAT(resp_->HGet(ns_, "big"), IsOkAndHolds(Optional(big)));
+  EXPECT_THAT(resp_->HGet(ns_, "session"), IsOkAndHolds(Optional(std::string("token"))));
+  EXPECT_THAT(resp_->HGet(ns_, "missing"), IsOkAndHolds(std::nullopt));
+
+  absl::StatusOr<RespReply> r = resp_->Command({"hmget", ns_, "small", "missing", "big"});
+  ASSERT_THAT(r, IsOk());
+  ASSERT_EQ(r->type, RespReply::Type::kArray);
+  ASSERT_EQ(r->elements.size(), 3u);
+  EXPECT_EQ(r->elements[0].text, "hello");
+  EXPECT_EQ(r->elements[1].type, RespReply::Type::kNull);
+  EXPECT_EQ(r->elements[2].text, big);
+  r = resp_->Command({"HEXISTS", ns_, "small"});
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->integer, 1);
+  r = resp_->Command({"HEXISTS", ns_, "missing"});
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->integer, 0);
+
+  clock_.Advance(absl::Seconds(61));
+  EXPECT_THAT(resp_->HGet(ns_, "session"), IsOkAndHolds(std::nullopt));
+  ASSERT_THAT(client_->Delete(ns_, "small"), IsOk());
+  EXPECT_THAT(resp_->HGet(ns_, "small"), IsOkAndHolds(std::nullopt));
+  EXPECT_THAT(resp_->Ping(), IsOk());
+}
+
+TEST_F(RespPortTest, ErrorsCarryTheApisTextsAndLimits) {
+  // The same message the gRPC API gives for each bad read.
+  auto grpc_error = [&](const std::string& ns, const std::string& key) {
+    absl::StatusOr<std::optional<std::string>> got = client_->Get(ns, key);
+    EXPECT_FALSE(got.ok());
+    return absl::StrCat("ERR ", got.status().message());
+  };
+  const std::string unknown_ns(32, 'a');
+  EXPECT_EQ(ErrorOf({"HGET", "nope", "k"}), grpc_error("nope", "k"));
+  EXPECT_EQ(ErrorOf({"HGET", unknown_ns, "k"}), "ERR namespace not found");
+  EXPECT_EQ(ErrorOf({"HGET", ns_, ""}), grpc_error(ns_, ""));
+  const std::string long_key(513, 'k');
+  EXPECT_EQ(ErrorOf({"HGET", ns_, long_key}), grpc_error(ns_, long_key));
+
+  std::vector<std::string> keys(101, "k");
+  std::vector<absl::string_view> hmget = {"HMGET", ns_};
+  hmget.insert(hmget.end(), keys.begin(), keys.end());
+  EXPECT_EQ(ErrorOf(hmget), "ERR You can request a maximum of 100 keys");
+  hmget.pop_back();
+  absl::StatusOr<RespReply> hundred = resp_->Command(hmget);
+  ASSERT_THAT(hundred, IsOk());
+  EXPECT_EQ(hundred->elements.size(), 100u);
+
+  EXPECT_EQ(ErrorOf({"HGET", ns_}), "ERR wrong number of arguments for 'hget' command");
+  EXPECT_THAT(ErrorOf({"SET", "k", "v"}),
+              HasSubstr("READONLY this port serves reads; write through the gRPC API"));
+  EXPECT_THAT(ErrorOf({"FLUSHALL"}), HasSubstr("READONLY"));
+  EXPECT_EQ(ErrorOf({"GET", "k"}),
+            "ERR unknown command 'GET': this port serves HGET, HMGET, HEXISTS, PING and QUIT");
+  // Nothing was written or lost by any of that.
+  EXPECT_THAT(client_->Get(ns_, "k"), IsOkAndHolds(std::nullopt));
+  EXPECT_THAT(resp_->Ping(), IsOk());
+
+  const std::string metrics = MetricsText();
+  EXPECT_THAT(metrics, HasSubstr("kv_resp_commands_total{command=\"hget\",result=\"error\"} 5"));
+  EXPECT_THAT(metrics, HasSubstr("kv_resp_commands_total{command=\"hmget\",result=\"ok\"} 1"));
+}
+
+TEST_F(RespPortTest, AnswersPipelinedCommandsInOrder) {
+  ASSERT_THAT(client_->Put(ns_, "a", "1"), IsOk());
+  ASSERT_THAT(client_->Put(ns_, "b", RandomBytes(20000, 3)), IsOk());
+  std::string commands, want;
+  for (int i = 0; i < 300; ++i) {
+    const std::string key = i % 3 == 0 ? "a" : i % 3 == 1 ? "b" : "missing";
+    absl::StrAppend(&commands, "*3\r\n$4\r\nHGET\r\n$32\r\n", ns_, "\r\n$", key.size(), "\r\n",
+                    key, "\r\n");
+    if (key == "a") node::AppendBulkString("1", &want);
+    if (key == "b") node::AppendBulkString(RandomBytes(20000, 3), &want);
+    if (key == "missing") node::AppendNull(&want);
+  }
+  commands += "PING\r\n";  // inline, after 300 array commands in the same stream
+  node::AppendSimpleString("PONG", &want);
+  EXPECT_EQ(Exchange(commands, want.size()), want);
+}
+
+TEST_F(RespPortTest, QuitAndProtocolErrorsCloseTheConnectionAfterTheReply) {
+  EXPECT_EQ(Exchange("QUIT\r\nPING\r\n", SIZE_MAX), "+OK\r\n");
+  EXPECT_EQ(Exchange("PING\r\n*1\r\n$x\r\nPING\r\n", SIZE_MAX),
+            "+PONG\r\n-ERR Protocol error: invalid bulk length (at most 65536 bytes per "
+            "argument)\r\n");
+  // A command that does not end within 1 MiB is refused, not buffered. (Exactly one byte
+  // more: the node has read all of it when it answers, so it closes with a FIN that does
+  // not overtake the reply.)
+  std::string endless = "*1024\r\n";
+  while (endless.size() <= node::kRespMaxCommandBytes) {
+    absl::StrAppend(&endless, "$60000\r\n", std::string(60000, 'x'), "\r\n");
+  }
+  endless.resize(node::kRespMaxCommandBytes + 1);
+  EXPECT_EQ(Exchange(endless, SIZE_MAX),
+            "-ERR Protocol error: command longer than 1048576 bytes\r\n");
+  EXPECT_THAT(MetricsText(), HasSubstr("kv_resp_connections_dropped_total 2"));
+}
+
+// With a bound of one byte every reply holds the next command back until it is sent: a
+// pipeline of 200 commands is still answered whole (nothing waits for input that is
+// already buffered).
+TEST_F(RespPortTest, RunsHeldBackCommandsOnceTheirRepliesAreSent) {
+  node::ServiceContext context;
+  context.store = node_->store();
+  context.clock = &clock_;
+  node::RespServerOptions options;
+  options.max_pending_reply_bytes = 1;
+  absl::StatusOr<std::unique_ptr<node::RespServer>> server =
+      node::RespServer::Start(&context, nullptr, "127.0.0.1:0", options);
+  ASSERT_THAT(server, IsOk());
+  absl::StatusOr<Socket> s = ConnectTcp((*server)->address(), absl::Now() + kTimeout);
+  ASSERT_THAT(s, IsOk());
+  std::string commands, want;
+  for (int i = 0; i < 200; ++i) {
+    absl::StrAppend(&commands, "PING ", i, "\r\n");
+    node::AppendBulkString(absl::StrCat(i), &want);
+  }
+  ASSERT_THAT(SendAll(s->fd(), commands, absl::Now() + kTimeout), IsOk());
+  EXPECT_EQ(ReceiveUntil(*s, want.size()), want);
+}
+
+// The bounds, on a server with small ones over the same store.
+TEST_F(RespPortTest, RefusesConnectionsOverTheLimitAndDropsClientsThatStopReading) {
+  ASSERT_THAT(client_->Put(ns_, "big", RandomBytes(1 << 20, 5)), IsOk());
+  node::ServiceContext context;
+  context.store = node_->store();
+  context.clock = &clock_;
+  node::RespServerOptions options;
+  options.max_connections = 2;
+  options.max_pending_reply_bytes = 64 * 1024;
+  options.idle_send_timeout = absl::Milliseconds(300);
+  absl::StatusOr<std::unique_ptr<node::RespServer>> server =
+      node::RespServer::Start(&context, nullptr, "127.0.0.1:0", options);
+  ASSERT_THAT(server, IsOk());
+  const std::string address = (*server)->address();
+
+  std::vector<Socket> held;
+  for (int i = 0; i < 2; ++i) {
+    absl::StatusOr<Socket> s = ConnectTcp(address, absl::Now() + kTimeout);
+    ASSERT_THAT(s, IsOk());
+    ASSERT_THAT(SendAll(s->fd(), "PING\r\n", absl::Now() + kTimeout), IsOk());
+    EXPECT_EQ(ReceiveUntil(*s, 7), "+PONG\r\n");
+    held.push_back(std::move(*s));
+  }
+  absl::StatusOr<Socket> third = ConnectTcp(address, absl::Now() + kTimeout);
+  ASSERT_THAT(third, IsOk());
+  EXPECT_TRUE(ClosedByPeer(*third));
+  EXPECT_EQ((*server)->open_connections(), 2);
+
+  // One client asks for the 1 MiB value many times and reads nothing: the server stops
+  // reading its commands once 64 KiB of replies wait, then drops it after 300 ms.
+  const std::string command = absl::StrCat("HGET ", ns_, " big\r\n");
+  std::string commands;
+  for (int i = 0; i < 64; ++i) commands += command;
+  (void)SendAll(held[0].fd(), commands, absl::Now() + absl::Seconds(2));
+  const absl::Time deadline = absl::Now() + kTimeout;
+  while ((*server)->open_connections() > 1 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_EQ((*server)->open_connections(), 1);
+  // The other client is served as before, and a new one fits again.
+  ASSERT_THAT(SendAll(held[1].fd(), "PING\r\n", absl::Now() + kTimeout), IsOk());
+  EXPECT_EQ(ReceiveUntil(held[1], 7), "+PONG\r\n");
+  absl::StatusOr<Socket> again = ConnectTcp(address, absl::Now() + kTimeout);
+  ASSERT_THAT(again, IsOk());
+  ASSERT_THAT(SendAll(again->fd(), "PING\r\n", absl::Now() + kTimeout), IsOk());
+  EXPECT_EQ(ReceiveUntil(*again, 7), "+PONG\r\n");
+  (*server)->Stop();
+  EXPECT_TRUE(ClosedByPeer(held[1]));
+}
+
+}  // namespace
+}  // namespace kv::testing
