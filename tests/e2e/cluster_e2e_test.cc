@@ -1,7 +1,7 @@
 // End-to-end: an origin and three edges as real processes from a cluster config, under a
 // write load spread over every node, with an edge and then the origin killed (SIGKILL)
 // and restarted. Afterwards every acknowledged write is on every node and all replicas
-// hold identical data.
+// hold identical data, which each node's RESP read port serves too.
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -18,6 +18,7 @@
 #include "common/testing/free_port.h"
 #include "common/testing/status_matchers.h"
 #include "tests/e2e/process.h"
+#include "tools/kv_bench/redis_client.h"
 
 namespace kv::e2e {
 namespace {
@@ -37,7 +38,8 @@ class ClusterE2eTest : public ::testing::Test {
     for (const char* id : kNodes) {
       out << "  - id: " << id << "\n    role: " << (std::string(id) == "origin" ? "origin" : "edge")
           << "\n    region: r1\n    grpc: 127.0.0.1:" << PickFreePort()
-          << "\n    metrics: 127.0.0.1:" << PickFreePort() << "\n";
+          << "\n    metrics: 127.0.0.1:" << PickFreePort()
+          << "\n    resp: 127.0.0.1:" << PickFreePort() << "\n";
     }
   }
 
@@ -148,6 +150,33 @@ TEST_F(ClusterE2eTest, KillingAnEdgeAndTheOriginUnderLoadLosesNoAcknowledgedWrit
     if (it == origin_data.end() || it->second != value) ++missing;
   }
   EXPECT_EQ(missing, 0) << "of " << acknowledged.size() << " acknowledged writes";
+
+  // The same writes over each node's RESP read port, 100 keys per HMGET.
+  for (const char* id : kNodes) {
+    absl::StatusOr<std::unique_ptr<bench::RedisClient>> resp =
+        bench::RedisClient::Connect(nodes_[id]->resp_address(), absl::Seconds(20));
+    ASSERT_THAT(resp, IsOk()) << id;
+    int resp_missing = 0;
+    std::vector<absl::string_view> command = {"HMGET", ns->id};
+    std::vector<const std::string*> wanted;
+    auto check = [&] {
+      absl::StatusOr<bench::RespReply> reply = (*resp)->Command(command);
+      ASSERT_THAT(reply, IsOk()) << id;
+      ASSERT_EQ(reply->elements.size(), wanted.size()) << id << ": " << reply->text;
+      for (size_t i = 0; i < wanted.size(); ++i) {
+        if (reply->elements[i].text != *wanted[i]) ++resp_missing;
+      }
+      command.resize(2);
+      wanted.clear();
+    };
+    for (const auto& [key, value] : acknowledged) {
+      command.push_back(key);
+      wanted.push_back(&value);
+      if (wanted.size() == 100) check();
+    }
+    if (!wanted.empty()) check();
+    EXPECT_EQ(resp_missing, 0) << "acknowledged writes not served over RESP by " << id;
+  }
   EXPECT_GE(acknowledged.size(), 2500u);
   EXPECT_GT(failures.load(), 0);  // the kills were felt
 }

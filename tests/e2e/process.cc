@@ -167,6 +167,7 @@ absl::StatusOr<std::unique_ptr<NodeProcess>> NodeProcess::Launch(
   const nlohmann::json info = nlohmann::json::parse(ReadFile(ready_file));
   node->grpc_ = info.at("grpc").get<std::string>();
   node->metrics_ = info.at("metrics").get<std::string>();
+  node->resp_ = info.value("resp", "");
   return node;
 }
 

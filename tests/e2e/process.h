@@ -74,12 +74,14 @@ class NodeProcess {
 
   const std::string& grpc_address() const { return grpc_; }
   const std::string& metrics_address() const { return metrics_; }
+  // The RESP read port ("" if the node serves none).
+  const std::string& resp_address() const { return resp_; }
   ChildProcess& process() { return *process_; }
   const std::string& log_path() const { return log_path_; }
 
  private:
   std::unique_ptr<ChildProcess> process_;
-  std::string grpc_, metrics_, log_path_;
+  std::string grpc_, metrics_, resp_, log_path_;
 };
 
 // Fetches http://address/path with a plain HTTP/1.0 GET; returns the body.

@@ -112,6 +112,19 @@ TEST(BenchOptionsTest, PropagationWritersAreBoundedAndEdgeKvOnlyAboveOne) {
   EXPECT_TRUE(ValidateOptions(o).ok());
 }
 
+TEST(BenchOptionsTest, EdgeReadsOverRespOnlyForEdgeKvPropagation) {
+  BenchOptions o = Propagation();
+  o.edge_reads_resp = true;
+  EXPECT_TRUE(ValidateOptions(o).ok());
+  o.backend = Backend::kRedis;
+  EXPECT_NE(std::string(ValidateOptions(o).message()).find("--edge-reads resp"),
+            std::string::npos);
+  o.backend = Backend::kEdgeKv;
+  o.mode = Mode::kGet;
+  EXPECT_NE(std::string(ValidateOptions(o).message()).find("--edge-reads resp"),
+            std::string::npos);
+}
+
 TEST(BenchOptionsTest, RedisOnlyMeasuresPropagation) {
   BenchOptions o = Propagation();
   o.backend = Backend::kRedis;

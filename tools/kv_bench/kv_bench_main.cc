@@ -7,6 +7,8 @@
 //            --requests 8 --keys 8 --node-pid 1234 --json
 //   kv-bench --mode propagation --endpoint 127.0.0.1:7500
 //            --edges 127.0.0.1:7501,127.0.0.1:7502 --rate 1000 --writers 16 --duration 30
+//   kv-bench --mode propagation --endpoint 127.0.0.1:7500 --edge-reads resp
+//            --edges 127.0.0.1:6501,127.0.0.1:6502 --rate 1000 --writers 16 --duration 30
 //   kv-bench --mode propagation --backend redis --endpoint 127.0.0.1:6379
 //            --edges 127.0.0.1:6380,127.0.0.1:6381 --rate 1000 --duration 30
 //
@@ -66,6 +68,9 @@ constexpr char kFooter[] = R"txt(Examples:
   # propagation: 1000 writes/s for 30 s to the origin, visibility on two edges
   kv-bench --mode propagation --endpoint 127.0.0.1:7500 \
            --edges 127.0.0.1:7501,127.0.0.1:7502 --rate 1000 --duration 30
+  # the same, reading the edges on their RESP read ports (HGET <namespace> <key>)
+  kv-bench --mode propagation --endpoint 127.0.0.1:7500 --edge-reads resp \
+           --edges 127.0.0.1:6501,127.0.0.1:6502 --rate 1000 --duration 30
   # the same against a Redis master and its replicas
   kv-bench --mode propagation --backend redis --endpoint 127.0.0.1:6379 \
            --edges 127.0.0.1:6380,127.0.0.1:6381 --rate 1000 --duration 30
@@ -84,7 +89,8 @@ to the moment it is readable on each edge:
     "late" counts writes started > 1 ms after their due time; the achieved rate is
     acknowledged writes / time from the end of the warmup to the last write's return.
     Acknowledged = when the Put (Redis: SET) returned.
-  - One poller per edge, one Get (Redis: GET) in flight, reads the oldest acknowledged
+  - One poller per edge, one Get (--edge-reads resp: HGET on the edge's RESP read port;
+    Redis: GET) in flight, reads the oldest acknowledged
     write (in commit order) not yet seen there; after a hit it reads 1, 3, 7, ... writes further ahead
     (never past the newest acknowledged) to find the end of a batch; when it has seen
     every acknowledged write it waits for the next acknowledgement and reads that write.

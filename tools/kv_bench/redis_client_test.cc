@@ -17,6 +17,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/numbers.h"
 #include "absl/synchronization/mutex.h"
+#include "tools/kv_bench/redis_propagation_store.h"
 
 namespace kv::bench {
 namespace {
@@ -214,6 +215,34 @@ TEST(RedisClientTest, GetReturnsTheValueOrNulloptForAMissingKey) {
   absl::StatusOr<std::optional<std::string>> miss = client->Get("b");
   ASSERT_TRUE(miss.ok()) << miss.status();
   EXPECT_FALSE(miss->has_value());
+}
+
+// HGET (an EdgeKV node's RESP port reads a namespace's key this way), and the
+// propagation store built on it: visible once HGET returns a value.
+TEST(RedisClientTest, HGetAndTheStoreThatPollsWithIt) {
+  FakeRedisServer server;
+  server.Reply({"$2\r\nv1\r\n"});
+  server.Reply({"$-1\r\n"});
+  server.Reply({"$1\r\nx\r\n"});
+  server.Reply({"-ERR namespace not found\r\n"});
+  std::unique_ptr<RedisClient> client = MustConnect(server);
+  ASSERT_NE(client, nullptr);
+  absl::StatusOr<std::optional<std::string>> hit = client->HGet("ns", "a");
+  ASSERT_TRUE(hit.ok()) << hit.status();
+  EXPECT_EQ(hit->value_or("<none>"), "v1");
+  RedisPropagationStore store(std::move(client), "ns");
+  absl::StatusOr<bool> visible = store.IsVisible("b");
+  ASSERT_TRUE(visible.ok()) << visible.status();
+  EXPECT_FALSE(*visible);
+  visible = store.IsVisible("c");
+  ASSERT_TRUE(visible.ok()) << visible.status();
+  EXPECT_TRUE(*visible);
+  visible = store.IsVisible("d");
+  EXPECT_EQ(visible.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(visible.status().message()), HasSubstr("namespace not found"));
+  EXPECT_THAT(server.commands(),
+              ElementsAre(ElementsAre("HGET", "ns", "a"), ElementsAre("HGET", "ns", "b"),
+                          ElementsAre("HGET", "ns", "c"), ElementsAre("HGET", "ns", "d")));
 }
 
 TEST(RedisClientTest, ReadsBinaryValuesDeliveredInPieces) {
