@@ -6,11 +6,13 @@
 #
 # Sections (each measurement runs `kv-bench --mode propagation`, see kv-bench --help):
 #   a) LAN: cluster-configs/local-1+8.yaml (origin + 8 edges) with the latency model off,
-#      on free ports in a temp dir; RATE writes/s for DURATION s, RUNS times. kv-bench
-#      reads the edges on their RESP read port (HGET, as it reads Redis's replicas with
-#      GET), then again with kv.v1.KV/Get over gRPC (a1).
-#   b) Redis 7 on loopback, a master and 8 replicas without persistence; the same
-#      measurement (SET on the master, GET on the replicas), printed beside a).
+#      on free ports in a temp dir, against Redis 7 on loopback (a master and 8 replicas
+#      without persistence); RATE writes/s for DURATION s, RUNS rounds. Each round makes
+#      three runs in a row: EdgeKV with kv-bench reading the edges on their RESP read port
+#      (HGET, as it reads Redis's replicas with GET), Redis (SET on the master, GET on the
+#      replicas), and EdgeKV read with kv.v1.KV/Get over gRPC. Interleaving spreads a
+#      shared machine's noisy stretches over all three.
+#   a2) (COMPARE_GRPC=1) the LAN cluster again with its edges following over gRPC.
 #   c) The same config with its three-region latency model on (as shipped); the p99
 #      next to the config's largest modelled one-way origin -> edge path.
 #   d) Catch-up: on the LAN cluster, stop one edge (SIGTERM), write RATE/s for
@@ -28,8 +30,8 @@
 # kv-bench --drain),
 # POLL_INTERVAL_US (0: kv-bench --poll-interval-us; raise it to take fewer reads from the
 # edges at the cost of resolution),
-# EDGE_READS (resp: how kv-bench reads the edges in a, a2 and c; grpc reads them with
-# kv.v1.KV/Get and skips a1), COMPARE_GRPC (0; 1 adds section a2: the LAN cluster again with
+# EDGE_READS (resp: how kv-bench reads the edges in a, a2, c, d and e; grpc reads them
+# with kv.v1.KV/Get and skips a's third run), COMPARE_GRPC (0; 1 adds section a2: the LAN cluster again with
 # replication.stream_transport: grpc, the same measurement, printed beside a),
 # CONFIG (<repo>/cluster-configs/local-1+8.yaml), RESULTS_DIR (if set, every kv-bench JSON
 # is kept there, with its per-write --trace-csv beside it), TMPDIR (where the temp dir
@@ -287,11 +289,11 @@ applied_seq() {
 }
 
 # snapshot FILE CLUSTER IDS...: appends "id metric value" for the metrics used below,
-# plus "id cpu_ticks N" from /proc.
+# plus "id cpu_ticks N" from /proc. (Appending: a measurement made of several runs sums
+# each run's after - before, see delta.)
 snapshot() {
   local file="$1" c="$2" id pid
   shift 2
-  : >"$file"
   for id in "$@"; do
     scrape "${NODE_METRICS[$c/$id]}" | awk -v id="$id" '
       /^kv_(storage_commit_write_seconds|replication_lag_seconds)_(sum|count) / ||
@@ -388,29 +390,45 @@ MEDIANS='def median: sort | if length % 2 == 1 then .[length / 2 | floor]
     (map(.achieved_rate) | median | r(10)), (map(.never_seen) | add),
     (map(.per_edge | map(.probe_rtt_ms.p50) | median) | median | r(1000)) ] | @tsv'
 
-# measure NAME ORIGIN_ADDR "EDGE ADDRS" [CLUSTER ORIGIN_ID "EDGE IDS"]: RUNS runs; prints
-# a line per run and, for an EdgeKV cluster, the nodes' metrics over the runs.
-measure() {
-  local name="$1" origin="$2" edges="$3" c="${4:-}" oid="${5:-}" eids="${6:-}" i t0
+# measure_run NAME RUN ORIGIN_ADDR "EDGE ADDRS" [CLUSTER ORIGIN_ID "EDGE IDS"]: makes run
+# RUN of measurement NAME and prints its line; for an EdgeKV cluster, records the nodes'
+# metrics before and after it. MEASURE_READS overrides EDGE_READS.
+declare -A MEASURED_S
+measure_run() {
+  local name="$1" i="$2" origin="$3" edges="$4" c="${5:-}" oid="${6:-}" eids="${7:-}" t0
   local extra=(--writers "$WRITERS" --edge-reads "${MEASURE_READS:-$EDGE_READS}")
   [[ "$name" == redis* ]] && extra=(--backend redis)  # one writer: Redis reports no order
   # shellcheck disable=SC2086  # word-splitting the id list is intended
   [[ -n "$c" ]] && snapshot "$WORK/$name.before" "$c" "$oid" $eids
   t0=$SECONDS
-  for i in $(seq "$RUNS"); do
-    log "$name: run $i/$RUNS (${DURATION} s at ${RATE} writes/s)"
-    bench "$WORK/$name.$i.json" "$origin" "$edges" "$DURATION" "${extra[@]}"
-    jq -r --arg run "$i/$RUNS" "$RUN_LINE" "$WORK/$name.$i.json"
-  done
+  log "$name: run $i/$RUNS (${DURATION} s at ${RATE} writes/s)"
+  bench "$WORK/$name.$i.json" "$origin" "$edges" "$DURATION" "${extra[@]}"
+  jq -r --arg run "$name $i/$RUNS" "$RUN_LINE" "$WORK/$name.$i.json"
+  MEASURED_S[$name]=$((${MEASURED_S[$name]:-0} + SECONDS - t0))
+  # shellcheck disable=SC2086
+  [[ -n "$c" ]] && snapshot "$WORK/$name.after" "$c" "$oid" $eids
+  return 0
+}
+
+# measure_report NAME [CLUSTER ORIGIN_ID "EDGE IDS"]: the nodes' metrics (EdgeKV) or
+# kv-bench's CPU (Redis) over NAME's runs.
+measure_report() {
+  local name="$1" c="${2:-}" oid="${3:-}" eids="${4:-}" cpu
+  cpu="$(jq -s 'map(.client_cpu_s) | add * 10 | round / 10' "$WORK/$name".*.json)"
   if [[ -n "$c" ]]; then
-    # shellcheck disable=SC2086
-    snapshot "$WORK/$name.after" "$c" "$oid" $eids
     where_time_goes "$WORK/$name.before" "$WORK/$name.after" "$oid" "$eids" \
-      "$((SECONDS - t0))" "$(jq -s 'map(.client_cpu_s) | add * 10 | round / 10' "$WORK/$name".*.json)"
+      "${MEASURED_S[$name]}" "$cpu"
   else
-    echo "  kv-bench CPU: $(jq -s 'map(.client_cpu_s) | add * 10 | round / 10' "$WORK/$name".*.json) s" \
-      "over $((SECONDS - t0)) s ($(nproc) cores)"
+    echo "  kv-bench CPU: $cpu s over ${MEASURED_S[$name]} s ($(nproc) cores)"
   fi
+}
+
+# measure NAME ORIGIN_ADDR "EDGE ADDRS" [CLUSTER ORIGIN_ID "EDGE IDS"]: RUNS runs in a
+# row, then their report.
+measure() {
+  local i
+  for i in $(seq "$RUNS"); do measure_run "$1" "$i" "${@:2}"; done
+  measure_report "$1" "${@:4}"
 }
 
 # medians NAME: prints the tab-separated medians of NAME's runs (see MEDIANS).
@@ -451,42 +469,17 @@ print_row() {
 echo "EdgeKV propagation benchmark: $RATE writes/s of 100-byte values, ${DURATION} s per run," \
   "$RUNS run(s) per setup; $(nproc) cores shared by every node and kv-bench; data under $WORK"
 
-# --- a) LAN --------------------------------------------------------------------------------
-section "a) EdgeKV LAN: origin + 8 edges, latency model off (local-1+8 on free ports)"
+# --- a) LAN, against Redis ---------------------------------------------------------------
+# The EdgeKV and Redis runs alternate (EdgeKV over RESP, Redis, EdgeKV over gRPC Gets, then
+# again), so a noisy stretch of a shared machine is spread over both rather than landing
+# on one.
+section "a) LAN: EdgeKV origin + 8 edges (local-1+8 on free ports, latency model off) against" \
+  "Redis $(redis-server --version | grep -o 'v=[0-9.]*' | cut -c3-) master + 8 replicas" \
+  "(loopback, no persistence); runs interleaved"
 start_cluster lan lan
 LAN_ORIGIN="$(role_ids lan origin)"
 mapfile -t LAN_EDGES < <(role_ids lan edge)
 LAN_EDGE_ADDRS="$(edge_addrs lan "$EDGE_READS")"
-measure lan "${NODE_GRPC[lan/$LAN_ORIGIN]}" "$LAN_EDGE_ADDRS" lan "$LAN_ORIGIN" "${LAN_EDGES[*]}"
-print_header
-print_row "EdgeKV LAN (1 origin + 8 edges)" lan
-if [[ "$EDGE_READS" == resp ]]; then
-  section "a1) The same cluster, kv-bench reading the edges with kv.v1.KV/Get over gRPC"
-  MEASURE_READS=grpc measure langet "${NODE_GRPC[lan/$LAN_ORIGIN]}" "$(edge_addrs lan grpc)" \
-    lan "$LAN_ORIGIN" "${LAN_EDGES[*]}"
-  print_header
-  print_row "EdgeKV LAN, edges read over RESP" lan
-  print_row "EdgeKV LAN, edges read over gRPC" langet
-fi
-
-if [[ "${COMPARE_GRPC:-0}" == 1 ]]; then
-  section "a2) The same over gRPC Subscribe (replication.stream_transport: grpc)"
-  start_cluster lang lan-grpc
-  LANG_ORIGIN="$(role_ids lang origin)"
-  mapfile -t LANG_EDGES < <(role_ids lang edge)
-  LANG_EDGE_ADDRS="$(edge_addrs lang "$EDGE_READS")"
-  measure lang "${NODE_GRPC[lang/$LANG_ORIGIN]}" "$LANG_EDGE_ADDRS" lang "$LANG_ORIGIN" \
-    "${LANG_EDGES[*]}"
-  LANG_PIDS=()
-  for id in ${CLUSTER_IDS[lang]}; do LANG_PIDS+=("${NODE_PID[lang/$id]}"); done
-  stop_pids "${LANG_PIDS[@]}"
-  print_header
-  print_row "EdgeKV LAN, TCP stream (default)" lan
-  print_row "EdgeKV LAN, gRPC Subscribe" lang
-fi
-
-# --- b) Redis -------------------------------------------------------------------------------
-section "b) Redis $(redis-server --version | grep -o 'v=[0-9.]*' | cut -c3-): master + 8 replicas on loopback, no persistence"
 mkdir -p "$WORK/redis"
 free_ports 9
 REDIS_PORTS=("${FREE_PORTS[@]}")
@@ -509,17 +502,57 @@ done
 log "redis: master on ${REDIS_PORTS[0]}, 8 replicas online"
 REDIS_REPLICAS=""
 for port in "${REDIS_PORTS[@]:1}"; do REDIS_REPLICAS+="127.0.0.1:$port "; done
-measure redis "127.0.0.1:${REDIS_PORTS[0]}" "$REDIS_REPLICAS"
+for run in $(seq "$RUNS"); do
+  measure_run lan "$run" "${NODE_GRPC[lan/$LAN_ORIGIN]}" "$LAN_EDGE_ADDRS" lan "$LAN_ORIGIN" \
+    "${LAN_EDGES[*]}"
+  measure_run redis "$run" "127.0.0.1:${REDIS_PORTS[0]}" "$REDIS_REPLICAS"
+  if [[ "$EDGE_READS" == resp ]]; then
+    MEASURE_READS=grpc measure_run langet "$run" "${NODE_GRPC[lan/$LAN_ORIGIN]}" \
+      "$(edge_addrs lan grpc)" lan "$LAN_ORIGIN" "${LAN_EDGES[*]}"
+  fi
+done
 stop_pids "${REDIS_PIDS[@]}"
+echo "  EdgeKV, edges read over $EDGE_READS:"
+measure_report lan lan "$LAN_ORIGIN" "${LAN_EDGES[*]}"
+if [[ "$EDGE_READS" == resp ]]; then
+  echo "  EdgeKV, edges read over gRPC:"
+  measure_report langet lan "$LAN_ORIGIN" "${LAN_EDGES[*]}"
+fi
+echo "  Redis:"
+measure_report redis
 print_header
-print_row "EdgeKV LAN (1 origin + 8 edges)" lan
+print_row "EdgeKV LAN, edges read over $EDGE_READS" lan
 print_row "Redis (1 master + 8 replicas)" redis
 [[ "$EDGE_READS" == resp ]] && print_row "EdgeKV LAN, edges read over gRPC" langet
 IFS=$'\t' read -r e50 _ e99 emax _ < <(medians lan)
 IFS=$'\t' read -r r50 _ r99 rmax _ < <(medians redis)
 awk -v e50="$e50" -v e99="$e99" -v emax="$emax" -v r50="$r50" -v r99="$r99" -v rmax="$rmax" '
   function x(e, r) { return (e == "-" || r == "-" || r == 0) ? "-" : sprintf("%.1fx", e / r) }
-  BEGIN { printf "  EdgeKV / Redis: p50 %s, p99 %s, max %s\n", x(e50, r50), x(e99, r99), x(emax, rmax) }'
+  BEGIN { printf "  EdgeKV / Redis (medians): p50 %s, p99 %s, max %s\n", x(e50, r50), x(e99, r99), x(emax, rmax) }'
+# Per run: each EdgeKV run beside the Redis run made right after it.
+for run in $(seq "$RUNS"); do
+  jq -r -s --arg run "$run" '"  run \($run): p99 EdgeKV \(.[0].visible_on_all_ms.p99) ms, Redis" +
+    " \(.[1].visible_on_all_ms.p99) ms: \(if .[1].visible_on_all_ms.p99 > 0 then
+    (.[0].visible_on_all_ms.p99 / .[1].visible_on_all_ms.p99 * 10 | round / 10 | tostring) + "x"
+    else "-" end)"' "$WORK/lan.$run.json" "$WORK/redis.$run.json"
+done
+
+if [[ "${COMPARE_GRPC:-0}" == 1 ]]; then
+  section "a2) The same over gRPC Subscribe (replication.stream_transport: grpc)"
+  start_cluster lang lan-grpc
+  LANG_ORIGIN="$(role_ids lang origin)"
+  mapfile -t LANG_EDGES < <(role_ids lang edge)
+  LANG_EDGE_ADDRS="$(edge_addrs lang "$EDGE_READS")"
+  measure lang "${NODE_GRPC[lang/$LANG_ORIGIN]}" "$LANG_EDGE_ADDRS" lang "$LANG_ORIGIN" \
+    "${LANG_EDGES[*]}"
+  LANG_PIDS=()
+  for id in ${CLUSTER_IDS[lang]}; do LANG_PIDS+=("${NODE_PID[lang/$id]}"); done
+  stop_pids "${LANG_PIDS[@]}"
+  print_header
+  print_row "EdgeKV LAN, TCP stream (default)" lan
+  print_row "EdgeKV LAN, gRPC Subscribe" lang
+fi
+
 
 # --- c) three regions ----------------------------------------------------------------------
 section "c) EdgeKV with the three-region latency model on (local-1+8 as shipped, free ports)"
