@@ -7,9 +7,11 @@
 // closed cleanly.
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -35,7 +37,19 @@ bool WriteFileAtomically(const std::string& path, const std::string& text) {
   return std::rename(tmp.c_str(), path.c_str()) == 0;
 }
 
+// Raises the soft open-file limit to the hard one (at most 65,536): LevelDB's files,
+// gRPC's and the RESP port's connections share it, and the usual soft limit is 1,024.
+void RaiseOpenFileLimit() {
+  rlimit files{};
+  if (getrlimit(RLIMIT_NOFILE, &files) != 0) return;
+  const rlim_t want = std::min<rlim_t>(files.rlim_max, 65536);
+  if (files.rlim_cur >= want) return;
+  files.rlim_cur = want;
+  (void)setrlimit(RLIMIT_NOFILE, &files);
+}
+
 int Run(int argc, char** argv) {
+  RaiseOpenFileLimit();
   CLI::App app{"EdgeKV node: serves the kv.v1 gRPC API from a local LevelDB replica."};
   app.set_version_flag("--version", "kv-node 0.1.0");
   std::string config_path, node_id, listen, metrics, resp, data_dir, data_root, ready_file;

@@ -50,24 +50,23 @@ void RespCommands::Count(Command command, bool ok) const {
   if (prometheus::Counter* c = counters_[static_cast<int>(command)][ok ? 0 : 1]) c->Increment();
 }
 
-absl::Status RespCommands::AppendValue(absl::string_view ns_id, absl::string_view key,
-                                       std::string* out) const {
+absl::StatusOr<std::optional<storage::StoredValue>> RespCommands::Lookup(
+    absl::string_view ns_id, absl::string_view key) const {
   KV_RETURN_IF_ERROR(ValidateKey(key));
-  absl::StatusOr<std::optional<storage::StoredValue>> got =
-      ctx_->store->Get(ns_id, key, ctx_->clock->Now());
-  if (!got.ok()) return got.status();
-  if (!got->has_value()) {
-    AppendNull(out);
-    return absl::OkStatus();
-  }
-  storage::StoredValue& value = **got;
+  return ctx_->store->Get(ns_id, key, ctx_->clock->Now());
+}
+
+absl::Status RespCommands::AppendValue(const storage::StoredValue& value,
+                                       std::string* out) const {
   if (!value.blob) {
     AppendBulkString(value.inline_value, out);
   } else {
     // A chunked value is read at its snapshot chunk by chunk; on an error nothing of it
-    // stays in `out`.
+    // stays in `out`, and chunks that do not add up to the value's size (which would
+    // break the reply's framing) are an error too.
     const size_t start = out->size();
     AppendBulkHeader(static_cast<size_t>(value.size), out);
+    const size_t data_start = out->size();
     for (uint32_t i = 0; i < value.blob->ref().chunk_count(); ++i) {
       absl::StatusOr<std::string> chunk = value.blob->ReadChunk(i);
       if (!chunk.ok()) {
@@ -75,6 +74,12 @@ absl::Status RespCommands::AppendValue(absl::string_view ns_id, absl::string_vie
         return chunk.status();
       }
       out->append(*chunk);
+    }
+    if (static_cast<int64_t>(out->size() - data_start) != value.size) {
+      const size_t got = out->size() - data_start;
+      out->resize(start);
+      return absl::DataLossError(absl::StrCat("a stored value of ", value.size,
+                                              " bytes has chunks of ", got, " bytes"));
     }
     out->append("\r\n");
   }
@@ -92,14 +97,20 @@ bool RespCommands::Execute(const std::vector<absl::string_view>& args, std::stri
       return true;
     }
     absl::Status s = ctx_->CheckNamespace(args[1]);
-    std::string value;  // HEXISTS reads the value aside; HGET appends it to `out`
-    if (s.ok()) s = AppendValue(args[1], args[2], command == Command::kHget ? out : &value);
-    Count(command, s.ok());
-    if (!s.ok()) {
-      AppendStatus(s, out);
-    } else if (command == Command::kHexists) {
-      AppendInteger(value.starts_with("$-1") ? 0 : 1, out);
+    absl::StatusOr<std::optional<storage::StoredValue>> got;
+    if (s.ok()) {
+      got = Lookup(args[1], args[2]);
+      s = got.status();
     }
+    if (s.ok() && command == Command::kHexists) {
+      AppendInteger(got->has_value() ? 1 : 0, out);  // no chunk is read
+    } else if (s.ok() && !got->has_value()) {
+      AppendNull(out);
+    } else if (s.ok()) {
+      s = AppendValue(**got, out);
+    }
+    Count(command, s.ok());
+    if (!s.ok()) AppendStatus(s, out);
     return true;
   }
   if (name == "HMGET") {
@@ -108,22 +119,40 @@ bool RespCommands::Execute(const std::vector<absl::string_view>& args, std::stri
       AppendArity(name, out);
       return true;
     }
-    absl::Status s = ValidateBulkGetCount(static_cast<int64_t>(args.size()) - 2);
-    if (s.ok()) s = ctx_->CheckNamespace(args[1]);
-    std::string values;
-    for (size_t i = 2; s.ok() && i < args.size(); ++i) {
-      s = AppendValue(args[1], args[i], &values);
-      if (s.ok() && static_cast<int64_t>(values.size()) > kMaxBulkGetResponseBytes) {
-        s = BulkGetTooLargeError();
+    // As BulkGet: the namespace, the count and every key are checked, and the values'
+    // total size, before any chunk is read.
+    const std::vector<absl::string_view> keys(args.begin() + 2, args.end());
+    absl::Status s = ctx_->CheckNamespace(args[1]);
+    if (s.ok()) s = ValidateBulkGetCount(static_cast<int64_t>(keys.size()));
+    for (size_t i = 0; s.ok() && i < keys.size(); ++i) s = ValidateKey(keys[i]);
+    std::vector<std::optional<storage::StoredValue>> values;
+    int64_t total = 0;
+    for (size_t i = 0; s.ok() && i < keys.size(); ++i) {
+      absl::StatusOr<std::optional<storage::StoredValue>> got = Lookup(args[1], keys[i]);
+      if (!got.ok()) {
+        s = got.status();
+        break;
+      }
+      total += static_cast<int64_t>(keys[i].size()) + (*got ? (*got)->size : 0);
+      values.push_back(std::move(*got));
+    }
+    if (s.ok() && total > kMaxBulkGetResponseBytes) s = BulkGetTooLargeError();
+    const size_t start = out->size();
+    if (s.ok()) {
+      AppendArrayHeader(values.size(), out);
+      for (size_t i = 0; s.ok() && i < values.size(); ++i) {
+        if (values[i]) {
+          s = AppendValue(*values[i], out);
+        } else {
+          AppendNull(out);
+        }
       }
     }
     Count(Command::kHmget, s.ok());
     if (!s.ok()) {
+      out->resize(start);
       AppendStatus(s, out);
-      return true;
     }
-    AppendArrayHeader(args.size() - 2, out);
-    out->append(values);
     return true;
   }
   if (name == "PING") {

@@ -17,11 +17,13 @@
 //
 // Thread safety: thread-safe (the store and metrics are).
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/strings/string_view.h"
 #include "node/service_context.h"
+#include "storage/store.h"
 
 namespace prometheus {
 class Registry;
@@ -44,10 +46,12 @@ class RespCommands {
  private:
   enum class Command { kHget, kHmget, kHexists, kPing, kQuit, kOther, kCount };
 
-  // Appends the value of `key` (a bulk string, or nil). Returns the error without
-  // appending anything if the read fails.
-  absl::Status AppendValue(absl::string_view ns_id, absl::string_view key,
-                           std::string* out) const;
+  // Returns `key`'s live value (its chunks not read yet), after checking the key.
+  absl::StatusOr<std::optional<storage::StoredValue>> Lookup(absl::string_view ns_id,
+                                                             absl::string_view key) const;
+  // Appends `value` as a bulk string, reading a chunked one chunk by chunk. Returns the
+  // error without appending anything if a read fails.
+  absl::Status AppendValue(const storage::StoredValue& value, std::string* out) const;
   void Count(Command command, bool ok) const;
 
   const ServiceContext* const ctx_;

@@ -8,9 +8,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <sys/resource.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <unordered_map>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -26,6 +28,12 @@ constexpr size_t kReadBytes = 64 * 1024;  // read(2) size per wake-up
 constexpr int kTickMillis = 1000;
 // After accept fails (out of descriptors), how long the listener rests.
 constexpr absl::Duration kAcceptPause = absl::Milliseconds(100);
+// How often connections are checked for clients that stopped taking replies.
+constexpr absl::Duration kStallCheck = absl::Seconds(1);
+// A connection's buffers shrink back to nothing once drained if they grew above this.
+constexpr size_t kKeepBufferBytes = 64 * 1024;
+// Descriptors left for the rest of the node (LevelDB's files, gRPC, replication).
+constexpr int kReservedDescriptors = 512;
 
 }  // namespace
 
@@ -59,6 +67,8 @@ struct RespServer::Connection {
   size_t output_pos = 0;
   bool close_after_output = false;  // QUIT or a protocol error: close once sent
   bool protocol_error = false;
+  bool held = false;          // in held_: waits for the server-wide bound
+  bool input_closed = false;  // the client shut its sending side down
   uint32_t interest = 0;            // what epoll watches for now
   absl::Time last_send_progress = absl::InfinitePast();
   std::vector<absl::string_view> args;  // reused per command
@@ -87,6 +97,18 @@ absl::StatusOr<std::unique_ptr<RespServer>> RespServer::Start(const ServiceConte
     ev.data.fd = fd;
     if (epoll_ctl(epoll.fd(), EPOLL_CTL_ADD, fd, &ev) != 0) {
       return absl::InternalError(absl::StrCat("RESP port: epoll_ctl: ", std::strerror(errno)));
+    }
+  }
+  // Each connection is a descriptor, from the same table as LevelDB's files: keep some
+  // for the rest of the node.
+  rlimit files{};
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY) {
+    const int room = static_cast<int>(std::min<rlim_t>(files.rlim_cur, 1 << 30)) -
+                     kReservedDescriptors;
+    if (options.max_connections > room) {
+      KV_LOG_WARNING("RESP port: at most ", std::max(room, 1), " connections, not ",
+                     options.max_connections, ": the open-file limit is ", files.rlim_cur);
+      options.max_connections = std::max(room, 1);
     }
   }
   std::unique_ptr<RespServer> server(new RespServer(context, registry, host,
@@ -120,34 +142,74 @@ std::string RespServer::address() const {
 }
 
 void RespServer::Stop() {
-  if (stopping_.exchange(true)) return;
-  const uint64_t one = 1;
-  (void)!write(wake_fd_, &one, sizeof(one));
-  if (thread_.joinable()) thread_.join();
-  listener_.Close();
+  std::call_once(stop_once_, [this] {
+    stopping_.store(true);
+    const uint64_t one = 1;
+    (void)!write(wake_fd_, &one, sizeof(one));
+    if (thread_.joinable()) thread_.join();
+    listener_.Close();
+  });
+}
+
+void RespServer::CloseConnection(int fd, bool dropped) {
+  auto it = connections_.find(fd);
+  if (it == connections_.end()) return;
+  total_pending_ -= it->second->pending();
+  // Counted before the socket closes: a client that sees the close sees the count.
+  open_.fetch_sub(1);
+  if (metrics_) {
+    metrics_->connections.Decrement();
+    if (dropped) metrics_->closed_by_server.Increment();
+  }
+  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+  connections_.erase(it);  // closes the socket
+}
+
+void RespServer::AcceptAll(absl::Time now) {
+  for (;;) {
+    absl::StatusOr<Socket> accepted = AcceptTcp(listener_);
+    if (!accepted.ok()) {
+      // Out of descriptors, say: rest the listener rather than spin on it.
+      KV_LOG_WARNING("RESP port: ", accepted.status().message(), "; pausing accepts");
+      epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listener_.fd(), nullptr);
+      listening_ = false;
+      accept_paused_until_ = now + kAcceptPause;
+      return;
+    }
+    if (!accepted->valid()) return;
+    if (static_cast<int>(connections_.size()) >= options_.max_connections) {
+      // As Redis does; the socket is new, so the line fits its buffer.
+      constexpr absl::string_view kFull = "-ERR max number of clients reached\r\n";
+      (void)!send(accepted->fd(), kFull.data(), kFull.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (metrics_) metrics_->refused.Increment();
+      continue;  // closed as `accepted` goes
+    }
+    auto c = std::make_unique<Connection>();
+    c->socket = std::move(*accepted);
+    const int fd = c->socket.fd();
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = fd;
+    if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) continue;
+    c->interest = EPOLLIN;
+    connections_.emplace(fd, std::move(c));
+    open_.fetch_add(1);
+    if (metrics_) metrics_->connections.Increment();
+  }
 }
 
 void RespServer::Loop() {
-  std::unordered_map<int, std::unique_ptr<Connection>> connections;
-  absl::Time accept_paused_until = absl::InfinitePast();
-  bool listening = true;
   std::vector<epoll_event> events(256);
-  auto close_connection = [&](int fd, bool dropped) {
-    // Counted before the socket closes: a client that sees the close sees the count.
-    open_.fetch_sub(1);
-    if (metrics_) {
-      metrics_->connections.Decrement();
-      if (dropped) metrics_->closed_by_server.Increment();
-    }
-    epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
-    connections.erase(fd);  // closes the socket
-  };
-
+  absl::Time next_stall_check = absl::Now() + kStallCheck;
   while (!stopping_.load()) {
-    const int n = epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()),
-                             kTickMillis);
+    absl::Duration wait = absl::Milliseconds(kTickMillis);
+    if (!listening_) wait = std::min(wait, accept_paused_until_ - absl::Now());
+    const int timeout_ms = std::max<int>(0, static_cast<int>(absl::ToInt64Milliseconds(wait)));
+    const int n = epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), timeout_ms);
     if (n < 0 && errno != EINTR) {
-      KV_LOG_ERROR("RESP port: epoll_wait: ", std::strerror(errno));
+      // Nothing can be served any more: refuse new clients rather than leave them waiting.
+      KV_LOG_ERROR("RESP port: epoll_wait: ", std::strerror(errno), "; closing the port");
+      listener_.Close();
       break;
     }
     const absl::Time now = absl::Now();
@@ -155,68 +217,40 @@ void RespServer::Loop() {
       const int fd = events[i].data.fd;
       if (fd == wake_fd_) continue;  // stopping_ is set
       if (fd == listener_.fd()) {
-        for (;;) {
-          absl::StatusOr<Socket> accepted = AcceptTcp(listener_);
-          if (!accepted.ok()) {
-            // Out of descriptors, say: rest the listener rather than spin on it.
-            KV_LOG_WARNING("RESP port: ", accepted.status().message(), "; pausing accepts");
-            epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listener_.fd(), nullptr);
-            listening = false;
-            accept_paused_until = now + kAcceptPause;
-            break;
-          }
-          if (!accepted->valid()) break;
-          if (static_cast<int>(connections.size()) >= options_.max_connections) {
-            if (metrics_) metrics_->refused.Increment();
-            continue;  // closed as `accepted` goes
-          }
-          auto c = std::make_unique<Connection>();
-          c->socket = std::move(*accepted);
-          const int cfd = c->socket.fd();
-          epoll_event ev{};
-          ev.events = EPOLLIN;
-          ev.data.fd = cfd;
-          if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, cfd, &ev) != 0) continue;
-          c->interest = EPOLLIN;
-          connections.emplace(cfd, std::move(c));
-          open_.fetch_add(1);
-          if (metrics_) metrics_->connections.Increment();
-        }
+        AcceptAll(now);
         continue;
       }
-      auto it = connections.find(fd);
-      if (it == connections.end()) continue;
+      auto it = connections_.find(fd);
+      if (it == connections_.end()) continue;
       Connection* c = it->second.get();
       bool keep = true;
       if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) keep = OnReadable(c);
-      // Send, and run the commands held back while replies were over the bound, until
-      // the socket is full or every complete command has run.
-      while (keep && (keep = Flush(c))) {
-        if (c->input.empty() || c->close_after_output ||
-            c->pending() > options_.max_pending_reply_bytes) {
-          break;
-        }
-        const size_t before = c->input.size();
-        RunCommands(c);
-        if (c->input.size() == before) break;  // an incomplete command: wait for input
-      }
-      if (!keep) {
-        close_connection(fd, c->protocol_error);
-        continue;
-      }
-      UpdateInterest(c);
+      if (keep) keep = Serve(c);
+      if (!keep) CloseConnection(fd, c->protocol_error);
     }
-
-    if (!listening && now >= accept_paused_until) {
+    // Connections held back by the server-wide bound run again once replies drained.
+    if (!held_.empty() && total_pending_ <= options_.max_total_pending_reply_bytes) {
+      std::vector<int> held;
+      held.swap(held_);
+      for (int fd : held) {
+        auto it = connections_.find(fd);
+        if (it == connections_.end()) continue;
+        it->second->held = false;
+        if (!Serve(it->second.get())) CloseConnection(fd, it->second->protocol_error);
+      }
+    }
+    if (!listening_ && now >= accept_paused_until_) {
       epoll_event ev{};
       ev.events = EPOLLIN;
       ev.data.fd = listener_.fd();
-      listening = epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listener_.fd(), &ev) == 0;
-      if (!listening) accept_paused_until = now + kAcceptPause;
+      listening_ = epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listener_.fd(), &ev) == 0;
+      if (!listening_) accept_paused_until_ = now + kAcceptPause;
     }
+    if (now < next_stall_check) continue;
+    next_stall_check = now + kStallCheck;
     // Clients that stopped taking their replies.
     std::vector<int> stalled;
-    for (const auto& [fd, c] : connections) {
+    for (const auto& [fd, c] : connections_) {
       if (c->pending() > 0 && now - c->last_send_progress > options_.idle_send_timeout) {
         stalled.push_back(fd);
       }
@@ -224,25 +258,44 @@ void RespServer::Loop() {
     for (int fd : stalled) {
       KV_LOG_WARNING("RESP port: closing a connection that took no reply byte for ",
                      absl::FormatDuration(options_.idle_send_timeout));
-      close_connection(fd, /*dropped=*/true);
+      CloseConnection(fd, /*dropped=*/true);
     }
   }
-  for (auto& [fd, c] : connections) {
-    (void)c;
-    epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
-    open_.fetch_sub(1);
-    if (metrics_) metrics_->connections.Decrement();
+  while (!connections_.empty()) CloseConnection(connections_.begin()->first, false);
+}
+
+bool RespServer::Serve(Connection* c) {
+  // Send, and run the commands held back while replies were over a bound, until the
+  // socket is full, a bound holds them back again, or every complete command has run.
+  for (;;) {
+    if (!Flush(c)) return false;
+    if (c->input.empty() || c->close_after_output || c->held ||
+        c->pending() > options_.max_pending_reply_bytes) {
+      break;
+    }
+    const size_t before = c->input.size();
+    RunCommands(c);
+    if (c->input.size() == before) break;  // an incomplete command (or held): wait
   }
-  connections.clear();
+  // Input ended: close once every complete command is answered (an incomplete one
+  // never will be).
+  if (c->input_closed && !c->held && c->pending() == 0) return false;
+  UpdateInterest(c);
+  return true;
 }
 
 bool RespServer::OnReadable(Connection* c) {
-  if (c->close_after_output) return true;  // input after QUIT or an error is ignored
-  // Held back (replies over the bound): leave the input in the socket.
+  // After QUIT, an error or the end of input, and while held back, input stays unread.
+  if (c->close_after_output || c->input_closed || c->held) return true;
   if (c->pending() > options_.max_pending_reply_bytes) return true;
   char buffer[kReadBytes];
   const ssize_t n = recv(c->socket.fd(), buffer, sizeof(buffer), MSG_DONTWAIT);
-  if (n == 0) return false;  // the client closed
+  if (n == 0) {
+    // The client is done sending but may still read: answer what came, then close
+    // (Serve closes once no complete command and no reply is left).
+    c->input_closed = true;
+    return true;
+  }
   if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
   c->input.append(buffer, static_cast<size_t>(n));
   RunCommands(c);
@@ -251,8 +304,14 @@ bool RespServer::OnReadable(Connection* c) {
 
 void RespServer::RunCommands(Connection* c) {
   size_t pos = 0;
+  const size_t before = c->output.size();
   while (!c->close_after_output && pos < c->input.size() &&
          c->pending() <= options_.max_pending_reply_bytes) {
+    if (total_pending_ + (c->output.size() - before) > options_.max_total_pending_reply_bytes) {
+      if (!c->held) held_.push_back(c->socket.fd());
+      c->held = true;
+      break;
+    }
     size_t consumed = 0;
     std::string error;
     const RespParse parsed = ParseRespCommand(absl::string_view(c->input).substr(pos), &consumed,
@@ -273,7 +332,9 @@ void RespServer::RunCommands(Connection* c) {
       c->close_after_output = true;
     }
   }
+  total_pending_ += c->output.size() - before;
   c->input.erase(0, c->close_after_output ? c->input.size() : pos);
+  if (c->input.empty() && c->input.capacity() > kKeepBufferBytes) std::string().swap(c->input);
 }
 
 bool RespServer::Flush(Connection* c) {
@@ -286,15 +347,22 @@ bool RespServer::Flush(Connection* c) {
       return false;
     }
     c->output_pos += static_cast<size_t>(n);
+    total_pending_ -= static_cast<size_t>(n);
     c->last_send_progress = absl::Now();
   }
   if (c->pending() == 0) {
-    c->output.clear();
+    // A connection that once read a large value does not keep its buffer.
+    if (c->output.capacity() > kKeepBufferBytes) {
+      std::string().swap(c->output);
+    } else {
+      c->output.clear();
+    }
     c->output_pos = 0;
     c->last_send_progress = absl::InfinitePast();  // the idle clock starts with new output
     if (c->close_after_output) return false;
-  } else if (c->output_pos > (1 << 20)) {
-    c->output.erase(0, c->output_pos);  // do not keep sent megabytes around
+  } else if (c->output_pos > c->output.size() / 2) {
+    // Drop the sent half: amortised, each byte is moved at most once more.
+    c->output.erase(0, c->output_pos);
     c->output_pos = 0;
   }
   return true;
@@ -306,7 +374,8 @@ void RespServer::UpdateInterest(Connection* c) {
     want |= EPOLLOUT;
     if (c->last_send_progress == absl::InfinitePast()) c->last_send_progress = absl::Now();
   }
-  if (!c->close_after_output && c->pending() <= options_.max_pending_reply_bytes) {
+  if (!c->close_after_output && !c->input_closed && !c->held &&
+      c->pending() <= options_.max_pending_reply_bytes) {
     want |= EPOLLIN;
   }
   if (want == c->interest) return;

@@ -14,14 +14,25 @@
 //   and counted); a command is bounded by resp_protocol.h's limits; a connection whose
 //   unsent replies pass max_pending_reply_bytes is not read from until they drain (a
 //   client that pipelines without reading holds one reply's worth of memory, not all),
-//   and one that takes no reply byte for idle_send_timeout is closed.
+//   no connection runs a command while all of them together hold more than
+//   max_total_pending_reply_bytes, and one that takes no reply byte for
+//   idle_send_timeout is closed. A command's work is bounded by its reply or is small:
+//   HEXISTS reads no chunk, and HMGET checks its total size before reading any.
+// - No buffered command is forgotten: whenever a bound stops holding a connection back
+//   (its replies drained, or everyone's), its complete commands run without waiting for
+//   more input.
+// - A client that shuts down its sending side gets the replies to every complete
+//   command it sent, then the connection closes.
 // - Stop() (also run by the destructor) closes every connection and joins the thread.
 // Thread-safe.
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -38,10 +49,15 @@ class Gauge;
 namespace kv::node {
 
 struct RespServerOptions {
+  // More are answered "-ERR max number of clients reached" and closed. Lowered at start
+  // to leave 512 descriptors of the open-file limit to the rest of the node.
   int max_connections = 1024;
   // Above this many unsent reply bytes a connection's further commands wait (a reply of
-  // one 25 MiB value is still sent whole).
+  // one 25 MiB value is still built whole).
   size_t max_pending_reply_bytes = 1 << 20;
+  // The same over every connection together: past it no connection runs a command
+  // until replies drain, so replies held in memory stay under this plus one reply.
+  size_t max_total_pending_reply_bytes = 256 << 20;
   // A connection with replies pending that takes none of them for this long is closed.
   absl::Duration idle_send_timeout = absl::Seconds(30);
 };
@@ -76,15 +92,19 @@ class RespServer {
              Socket listener, int port, int epoll_fd, int wake_fd, RespServerOptions options);
 
   void Loop();
-  void AcceptAll();
+  void AcceptAll(absl::Time now);
   // Reads what `c` sent and runs every complete command; false if `c` must close now.
   bool OnReadable(Connection* c);
-  // Parses and runs buffered commands while replies are under the bound.
+  // Sends, and runs commands held back while replies were over a bound, until the socket
+  // is full or no command can run; then sets epoll's interest. False if `c` must close.
+  bool Serve(Connection* c);
+  // Parses and runs buffered commands while replies are under both bounds.
   void RunCommands(Connection* c);
   // Sends what is pending; false if `c` failed or is done (QUIT) and must close now.
   bool Flush(Connection* c);
   // Points epoll's interest for `c` at what it waits for (input, output room).
   void UpdateInterest(Connection* c);
+  void CloseConnection(int fd, bool dropped);
 
   const RespCommands commands_;
   const std::string host_;
@@ -96,7 +116,15 @@ class RespServer {
   std::unique_ptr<Metrics> metrics_;
   std::atomic<int> open_{0};
   std::atomic<bool> stopping_{false};
+  std::once_flag stop_once_;
   std::thread thread_;
+
+  // The event loop's own (touched by its thread only).
+  std::unordered_map<int, std::unique_ptr<Connection>> connections_;
+  std::vector<int> held_;     // connections waiting for total_pending_ to drop
+  size_t total_pending_ = 0;  // unsent reply bytes over every connection
+  bool listening_ = true;
+  absl::Time accept_paused_until_ = absl::InfinitePast();
 };
 
 }  // namespace kv::node

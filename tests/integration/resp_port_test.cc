@@ -4,6 +4,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <sys/socket.h>
+
 #include <optional>
 #include <string>
 #include <vector>
@@ -114,6 +116,9 @@ TEST_F(RespPortTest, ReadsWhatGetReadsInlineChunkedMissingAndExpired) {
   r = resp_->Command({"HEXISTS", ns_, "small"});
   ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->integer, 1);
+  r = resp_->Command({"HEXISTS", ns_, "big"});
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->integer, 1);
   r = resp_->Command({"HEXISTS", ns_, "missing"});
   ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->integer, 0);
@@ -221,6 +226,65 @@ TEST_F(RespPortTest, RunsHeldBackCommandsOnceTheirRepliesAreSent) {
   EXPECT_EQ(ReceiveUntil(*s, want.size()), want);
 }
 
+// HMGET refuses a response over 25 MiB as BulkGet does (the same text, values and keys
+// counted), before reading any chunk.
+TEST_F(RespPortTest, HmgetRefusesWhatBulkGetRefuses) {
+  const std::string half(13 << 20, 'v');  // two of them pass 25 MiB
+  ASSERT_THAT(client_->Put(ns_, "a", half), IsOk());
+  ASSERT_THAT(client_->Put(ns_, "b", half), IsOk());
+  absl::StatusOr<BulkGetResult> bulk = client_->BulkGet(ns_, {"a", "b"});
+  ASSERT_FALSE(bulk.ok());
+  EXPECT_EQ(ErrorOf({"HMGET", ns_, "a", "b"}), absl::StrCat("ERR ", bulk.status().message()));
+  absl::StatusOr<RespReply> one = resp_->Command({"HMGET", ns_, "a", "missing"});
+  ASSERT_THAT(one, IsOk());
+  ASSERT_EQ(one->elements.size(), 2u);
+  EXPECT_EQ(one->elements[0].text, half);
+}
+
+// A client that shuts its sending side down still gets the replies to all it sent.
+TEST_F(RespPortTest, AnswersEverythingSentBeforeTheClientHalfCloses) {
+  ASSERT_THAT(client_->Put(ns_, "v", RandomBytes(300000, 9)), IsOk());
+  absl::StatusOr<Socket> s = ConnectTcp(node_->resp_address(), absl::Now() + kTimeout);
+  ASSERT_THAT(s, IsOk());
+  std::string commands, want;
+  for (int i = 0; i < 20; ++i) {  // 6 MB of replies: more than the 1 MiB bound
+    absl::StrAppend(&commands, "HGET ", ns_, " v\r\n");
+    node::AppendBulkString(RandomBytes(300000, 9), &want);
+  }
+  ASSERT_THAT(SendAll(s->fd(), commands, absl::Now() + kTimeout), IsOk());
+  ASSERT_EQ(shutdown(s->fd(), SHUT_WR), 0);
+  EXPECT_EQ(ReceiveUntil(*s, SIZE_MAX), want);  // everything, then the close
+}
+
+// Past the server-wide bound no connection runs commands; each resumes, without more
+// input, once replies have drained.
+TEST_F(RespPortTest, ConnectionsHeldByTheServerWideBoundResume) {
+  const std::string value = RandomBytes(100000, 4);
+  ASSERT_THAT(client_->Put(ns_, "v", value), IsOk());
+  node::ServiceContext context;
+  context.store = node_->store();
+  context.clock = &clock_;
+  node::RespServerOptions options;
+  options.max_pending_reply_bytes = 64 * 1024;
+  options.max_total_pending_reply_bytes = 256 * 1024;
+  absl::StatusOr<std::unique_ptr<node::RespServer>> server =
+      node::RespServer::Start(&context, nullptr, "127.0.0.1:0", options);
+  ASSERT_THAT(server, IsOk());
+  std::string commands, want;
+  for (int i = 0; i < 300; ++i) {  // 30 MB: more than loopback's socket buffers hold
+    absl::StrAppend(&commands, "HGET ", ns_, " v\r\n");
+    node::AppendBulkString(value, &want);
+  }
+  std::vector<Socket> clients;
+  for (int i = 0; i < 3; ++i) {  // 90 MB asked for, none read yet
+    absl::StatusOr<Socket> s = ConnectTcp((*server)->address(), absl::Now() + kTimeout);
+    ASSERT_THAT(s, IsOk());
+    ASSERT_THAT(SendAll(s->fd(), commands, absl::Now() + kTimeout), IsOk());
+    clients.push_back(std::move(*s));
+  }
+  for (const Socket& s : clients) EXPECT_EQ(ReceiveUntil(s, want.size()), want);
+}
+
 // The bounds, on a server with small ones over the same store.
 TEST_F(RespPortTest, RefusesConnectionsOverTheLimitAndDropsClientsThatStopReading) {
   ASSERT_THAT(client_->Put(ns_, "big", RandomBytes(1 << 20, 5)), IsOk());
@@ -246,7 +310,7 @@ TEST_F(RespPortTest, RefusesConnectionsOverTheLimitAndDropsClientsThatStopReadin
   }
   absl::StatusOr<Socket> third = ConnectTcp(address, absl::Now() + kTimeout);
   ASSERT_THAT(third, IsOk());
-  EXPECT_TRUE(ClosedByPeer(*third));
+  EXPECT_EQ(ReceiveUntil(*third, SIZE_MAX), "-ERR max number of clients reached\r\n");
   EXPECT_EQ((*server)->open_connections(), 2);
 
   // One client asks for the 1 MiB value many times and reads nothing: the server stops
