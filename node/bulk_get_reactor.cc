@@ -75,22 +75,14 @@ absl::Status BulkGetReactor::Prepare(const kv::v1::BulkGetRequest* request) {
   KV_RETURN_IF_ERROR(ctx_->CheckNamespace(request->namespace_id()));
   KV_RETURN_IF_ERROR(ValidateBulkGetCount(request->keys_size()));
   KV_ASSIGN_OR_RETURN(const BulkGetType type, ParseBulkGetType(request->type()));
-  for (const std::string& key : request->keys()) KV_RETURN_IF_ERROR(ValidateKey(key));
   with_metadata_ = request->with_metadata();
-  const absl::Time now = ctx_->clock->Now();
-  int64_t total = 0;
-  entries_.reserve(request->keys_size());
-  for (const std::string& key : request->keys()) {
-    KV_ASSIGN_OR_RETURN(std::optional<storage::StoredValue> value,
-                        ctx_->store->Get(request->namespace_id(), key, now));
-    total += static_cast<int64_t>(key.size());
-    if (value) {
-      total += value->size;
-      if (with_metadata_ && value->metadata) total += value->metadata->size();
-    }
-    entries_.push_back(Entry{key, std::move(value)});
+  const std::vector<absl::string_view> keys(request->keys().begin(), request->keys().end());
+  KV_ASSIGN_OR_RETURN(std::vector<std::optional<storage::StoredValue>> values,
+                      ctx_->ReadMany(request->namespace_id(), keys, with_metadata_));
+  entries_.reserve(values.size());
+  for (size_t i = 0; i < values.size(); ++i) {
+    entries_.push_back(Entry{std::string(keys[i]), std::move(values[i])});
   }
-  if (total > kMaxBulkGetResponseBytes) return BulkGetTooLargeError();
   if (type == BulkGetType::kJson) {
     for (const Entry& e : entries_) {
       if (!e.value) continue;

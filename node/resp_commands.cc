@@ -7,8 +7,6 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "common/limits.h"
-#include "common/status_macros.h"
 #include "common/validation.h"
 #include "node/resp_protocol.h"
 #include "storage/store.h"
@@ -48,12 +46,6 @@ RespCommands::RespCommands(const ServiceContext* context, prometheus::Registry* 
 
 void RespCommands::Count(Command command, bool ok) const {
   if (prometheus::Counter* c = counters_[static_cast<int>(command)][ok ? 0 : 1]) c->Increment();
-}
-
-absl::StatusOr<std::optional<storage::StoredValue>> RespCommands::Lookup(
-    absl::string_view ns_id, absl::string_view key) const {
-  KV_RETURN_IF_ERROR(ValidateKey(key));
-  return ctx_->store->Get(ns_id, key, ctx_->clock->Now());
 }
 
 absl::Status RespCommands::AppendValue(const storage::StoredValue& value,
@@ -97,9 +89,10 @@ bool RespCommands::Execute(const std::vector<absl::string_view>& args, std::stri
       return true;
     }
     absl::Status s = ctx_->CheckNamespace(args[1]);
+    if (s.ok()) s = ValidateKey(args[2]);
     absl::StatusOr<std::optional<storage::StoredValue>> got;
     if (s.ok()) {
-      got = Lookup(args[1], args[2]);
+      got = ctx_->store->Get(args[1], args[2], ctx_->clock->Now());
       s = got.status();
     }
     if (s.ok() && command == Command::kHexists) {
@@ -119,30 +112,22 @@ bool RespCommands::Execute(const std::vector<absl::string_view>& args, std::stri
       AppendArity(name, out);
       return true;
     }
-    // As BulkGet: the namespace, the count and every key are checked, and the values'
-    // total size, before any chunk is read.
-    const std::vector<absl::string_view> keys(args.begin() + 2, args.end());
+    // As BulkGet: the namespace, the count, every key and the values' total size are
+    // checked before any chunk is read.
+    const absl::Span<const absl::string_view> keys = absl::MakeConstSpan(args).subspan(2);
     absl::Status s = ctx_->CheckNamespace(args[1]);
     if (s.ok()) s = ValidateBulkGetCount(static_cast<int64_t>(keys.size()));
-    for (size_t i = 0; s.ok() && i < keys.size(); ++i) s = ValidateKey(keys[i]);
-    std::vector<std::optional<storage::StoredValue>> values;
-    int64_t total = 0;
-    for (size_t i = 0; s.ok() && i < keys.size(); ++i) {
-      absl::StatusOr<std::optional<storage::StoredValue>> got = Lookup(args[1], keys[i]);
-      if (!got.ok()) {
-        s = got.status();
-        break;
-      }
-      total += static_cast<int64_t>(keys[i].size()) + (*got ? (*got)->size : 0);
-      values.push_back(std::move(*got));
+    absl::StatusOr<std::vector<std::optional<storage::StoredValue>>> values;
+    if (s.ok()) {
+      values = ctx_->ReadMany(args[1], keys, /*with_metadata=*/false);
+      s = values.status();
     }
-    if (s.ok() && total > kMaxBulkGetResponseBytes) s = BulkGetTooLargeError();
     const size_t start = out->size();
     if (s.ok()) {
-      AppendArrayHeader(values.size(), out);
-      for (size_t i = 0; s.ok() && i < values.size(); ++i) {
-        if (values[i]) {
-          s = AppendValue(*values[i], out);
+      AppendArrayHeader(values->size(), out);
+      for (size_t i = 0; s.ok() && i < values->size(); ++i) {
+        if ((*values)[i]) {
+          s = AppendValue(*(*values)[i], out);
         } else {
           AppendNull(out);
         }

@@ -17,7 +17,6 @@
 //
 // Thread safety: thread-safe (the store and metrics are).
 
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -46,9 +45,6 @@ class RespCommands {
  private:
   enum class Command { kHget, kHmget, kHexists, kPing, kQuit, kOther, kCount };
 
-  // Returns `key`'s live value (its chunks not read yet), after checking the key.
-  absl::StatusOr<std::optional<storage::StoredValue>> Lookup(absl::string_view ns_id,
-                                                             absl::string_view key) const;
   // Appends `value` as a bulk string, reading a chunked one chunk by chunk. Returns the
   // error without appending anything if a read fails.
   absl::Status AppendValue(const storage::StoredValue& value, std::string* out) const;

@@ -53,10 +53,8 @@ RespParse ParseInline(absl::string_view input, size_t* consumed,
   return args->empty() ? RespParse::kEmpty : RespParse::kCommand;
 }
 
-}  // namespace
-
-RespParse ParseRespCommand(absl::string_view input, size_t* consumed,
-                           std::vector<absl::string_view>* args, std::string* error) {
+RespParse ParseOne(absl::string_view input, size_t* consumed,
+                   std::vector<absl::string_view>* args, std::string* error) {
   if (input.empty()) return RespParse::kIncomplete;
   if (input[0] != '*') return ParseInline(input, consumed, args, error);
 
@@ -115,6 +113,18 @@ RespParse ParseRespCommand(absl::string_view input, size_t* consumed,
   }
   *consumed = pos;
   return RespParse::kCommand;
+}
+
+}  // namespace
+
+RespParse ParseRespCommand(absl::string_view input, size_t* consumed,
+                           std::vector<absl::string_view>* args, std::string* error) {
+  const RespParse parsed = ParseOne(input, consumed, args, error);
+  if (parsed == RespParse::kIncomplete && input.size() > kRespMaxCommandBytes) {
+    *error = absl::StrCat("Protocol error: command longer than ", kRespMaxCommandBytes, " bytes");
+    return RespParse::kError;
+  }
+  return parsed;
 }
 
 void AppendSimpleString(absl::string_view text, std::string* out) {

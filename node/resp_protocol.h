@@ -27,7 +27,7 @@ namespace kv::node {
 inline constexpr int64_t kRespMaxArguments = 1024;
 inline constexpr int64_t kRespMaxArgumentBytes = 64 * 1024;
 inline constexpr size_t kRespMaxInlineBytes = 64 * 1024;
-// A whole command (the server refuses an incomplete one that is already longer).
+// A whole command (an incomplete one that is already longer is an error).
 inline constexpr size_t kRespMaxCommandBytes = 1024 * 1024;
 
 enum class RespParse {
@@ -38,7 +38,8 @@ enum class RespParse {
 };
 
 // Parses the first command of `input`. On kCommand the arguments point into `input` (valid
-// while it is), `consumed` is the command's length. `error` is set on kError only.
+// while it is), `consumed` is the command's length. `error` is set on kError only, which
+// includes an incomplete command already longer than kRespMaxCommandBytes.
 RespParse ParseRespCommand(absl::string_view input, size_t* consumed,
                            std::vector<absl::string_view>* args, std::string* error);
 

@@ -24,8 +24,6 @@ namespace kv::node {
 namespace {
 
 constexpr size_t kReadBytes = 64 * 1024;  // read(2) size per wake-up
-// How long the loop waits between checks of stalled senders and a paused accept.
-constexpr int kTickMillis = 1000;
 // After accept fails (out of descriptors), how long the listener rests.
 constexpr absl::Duration kAcceptPause = absl::Milliseconds(100);
 // How often connections are checked for clients that stopped taking replies.
@@ -34,6 +32,14 @@ constexpr absl::Duration kStallCheck = absl::Seconds(1);
 constexpr size_t kKeepBufferBytes = 64 * 1024;
 // Descriptors left for the rest of the node (LevelDB's files, gRPC, replication).
 constexpr int kReservedDescriptors = 512;
+
+// Adds `fd` to `epoll_fd`'s interest list for input.
+bool WatchInput(int epoll_fd, int fd) {
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = fd;
+  return epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &ev) == 0;
+}
 
 }  // namespace
 
@@ -74,6 +80,9 @@ struct RespServer::Connection {
   std::vector<absl::string_view> args;  // reused per command
 
   size_t pending() const { return output.size() - output_pos; }
+  // Whether its commands may run now: no QUIT or error yet, not held by the server-wide
+  // bound, and its own unsent replies within `bound`.
+  bool CanRun(size_t bound) const { return !close_after_output && !held && pending() <= bound; }
 };
 
 absl::StatusOr<std::unique_ptr<RespServer>> RespServer::Start(const ServiceContext* context,
@@ -92,10 +101,7 @@ absl::StatusOr<std::unique_ptr<RespServer>> RespServer::Start(const ServiceConte
     return absl::InternalError(absl::StrCat("RESP port: ", std::strerror(errno)));
   }
   for (int fd : {listener->fd(), wake.fd()}) {
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.fd = fd;
-    if (epoll_ctl(epoll.fd(), EPOLL_CTL_ADD, fd, &ev) != 0) {
+    if (!WatchInput(epoll.fd(), fd)) {
       return absl::InternalError(absl::StrCat("RESP port: epoll_ctl: ", std::strerror(errno)));
     }
   }
@@ -187,10 +193,7 @@ void RespServer::AcceptAll(absl::Time now) {
     auto c = std::make_unique<Connection>();
     c->socket = std::move(*accepted);
     const int fd = c->socket.fd();
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.fd = fd;
-    if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) continue;
+    if (!WatchInput(epoll_fd_, fd)) continue;
     c->interest = EPOLLIN;
     connections_.emplace(fd, std::move(c));
     open_.fetch_add(1);
@@ -202,7 +205,8 @@ void RespServer::Loop() {
   std::vector<epoll_event> events(256);
   absl::Time next_stall_check = absl::Now() + kStallCheck;
   while (!stopping_.load()) {
-    absl::Duration wait = absl::Milliseconds(kTickMillis);
+    // Wake for the next stall check, or the end of an accept pause.
+    absl::Duration wait = next_stall_check - absl::Now();
     if (!listening_) wait = std::min(wait, accept_paused_until_ - absl::Now());
     const int timeout_ms = std::max<int>(0, static_cast<int>(absl::ToInt64Milliseconds(wait)));
     const int n = epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), timeout_ms);
@@ -240,10 +244,7 @@ void RespServer::Loop() {
       }
     }
     if (!listening_ && now >= accept_paused_until_) {
-      epoll_event ev{};
-      ev.events = EPOLLIN;
-      ev.data.fd = listener_.fd();
-      listening_ = epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listener_.fd(), &ev) == 0;
+      listening_ = WatchInput(epoll_fd_, listener_.fd());
       if (!listening_) accept_paused_until_ = now + kAcceptPause;
     }
     if (now < next_stall_check) continue;
@@ -269,10 +270,7 @@ bool RespServer::Serve(Connection* c) {
   // socket is full, a bound holds them back again, or every complete command has run.
   for (;;) {
     if (!Flush(c)) return false;
-    if (c->input.empty() || c->close_after_output || c->held ||
-        c->pending() > options_.max_pending_reply_bytes) {
-      break;
-    }
+    if (c->input.empty() || !c->CanRun(options_.max_pending_reply_bytes)) break;
     const size_t before = c->input.size();
     RunCommands(c);
     if (c->input.size() == before) break;  // an incomplete command (or held): wait
@@ -286,8 +284,7 @@ bool RespServer::Serve(Connection* c) {
 
 bool RespServer::OnReadable(Connection* c) {
   // After QUIT, an error or the end of input, and while held back, input stays unread.
-  if (c->close_after_output || c->input_closed || c->held) return true;
-  if (c->pending() > options_.max_pending_reply_bytes) return true;
+  if (c->input_closed || !c->CanRun(options_.max_pending_reply_bytes)) return true;
   char buffer[kReadBytes];
   const ssize_t n = recv(c->socket.fd(), buffer, sizeof(buffer), MSG_DONTWAIT);
   if (n == 0) {
@@ -305,10 +302,9 @@ bool RespServer::OnReadable(Connection* c) {
 void RespServer::RunCommands(Connection* c) {
   size_t pos = 0;
   const size_t before = c->output.size();
-  while (!c->close_after_output && pos < c->input.size() &&
-         c->pending() <= options_.max_pending_reply_bytes) {
+  while (pos < c->input.size() && c->CanRun(options_.max_pending_reply_bytes)) {
     if (total_pending_ + (c->output.size() - before) > options_.max_total_pending_reply_bytes) {
-      if (!c->held) held_.push_back(c->socket.fd());
+      held_.push_back(c->socket.fd());  // not yet held: CanRun() was true
       c->held = true;
       break;
     }
@@ -316,12 +312,8 @@ void RespServer::RunCommands(Connection* c) {
     std::string error;
     const RespParse parsed = ParseRespCommand(absl::string_view(c->input).substr(pos), &consumed,
                                               &c->args, &error);
-    if (parsed == RespParse::kIncomplete && c->input.size() - pos > kRespMaxCommandBytes) {
-      error = absl::StrCat("Protocol error: command longer than ", kRespMaxCommandBytes, " bytes");
-    } else if (parsed == RespParse::kIncomplete) {
-      break;
-    }
-    if (!error.empty()) {
+    if (parsed == RespParse::kIncomplete) break;
+    if (parsed == RespParse::kError) {
       AppendError(absl::StrCat("ERR ", error), &c->output);
       c->close_after_output = true;
       c->protocol_error = true;
@@ -338,6 +330,7 @@ void RespServer::RunCommands(Connection* c) {
 }
 
 bool RespServer::Flush(Connection* c) {
+  const size_t before = c->pending();
   while (c->pending() > 0) {
     const ssize_t n = send(c->socket.fd(), c->output.data() + c->output_pos, c->pending(),
                            MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -348,8 +341,8 @@ bool RespServer::Flush(Connection* c) {
     }
     c->output_pos += static_cast<size_t>(n);
     total_pending_ -= static_cast<size_t>(n);
-    c->last_send_progress = absl::Now();
   }
+  if (c->pending() < before) c->last_send_progress = absl::Now();
   if (c->pending() == 0) {
     // A connection that once read a large value does not keep its buffer.
     if (c->output.capacity() > kKeepBufferBytes) {
@@ -374,10 +367,7 @@ void RespServer::UpdateInterest(Connection* c) {
     want |= EPOLLOUT;
     if (c->last_send_progress == absl::InfinitePast()) c->last_send_progress = absl::Now();
   }
-  if (!c->close_after_output && !c->input_closed && !c->held &&
-      c->pending() <= options_.max_pending_reply_bytes) {
-    want |= EPOLLIN;
-  }
+  if (!c->input_closed && c->CanRun(options_.max_pending_reply_bytes)) want |= EPOLLIN;
   if (want == c->interest) return;
   epoll_event ev{};
   ev.events = want;

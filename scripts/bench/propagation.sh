@@ -588,10 +588,8 @@ stop_pids "${WAN_PIDS[@]}"
 
 # --- d) catch-up after a restart -----------------------------------------------------------
 VICTIM="${LAN_EDGES[-1]}"
-OTHERS=""
-for id in "${LAN_EDGES[@]::${#LAN_EDGES[@]}-1}"; do
-  if [[ "$EDGE_READS" == resp ]]; then OTHERS+="${NODE_RESP[lan/$id]} "; else OTHERS+="${NODE_GRPC[lan/$id]} "; fi
-done
+read -ra LAN_READ_ADDRS <<<"$(edge_addrs lan "$EDGE_READS")"
+OTHERS="${LAN_READ_ADDRS[*]::${#LAN_READ_ADDRS[@]}-1}"  # all but the victim, the last edge
 ORIGIN_METRICS="${NODE_METRICS[lan/$LAN_ORIGIN]}"
 section "d) Catch-up: stop $VICTIM (SIGTERM), ${CATCHUP_SECONDS} s of $RATE writes/s, restart it"
 seq_before="$(applied_seq "${NODE_METRICS[lan/$VICTIM]}")"

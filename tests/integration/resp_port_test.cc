@@ -81,6 +81,13 @@ class RespPortTest : public NodeFixture {
     }
   }
 
+  // A RESP server of its own over the node's store, with `options` (no metrics).
+  absl::StatusOr<std::unique_ptr<node::RespServer>> StartServer(node::RespServerOptions options) {
+    direct_context_.store = node_->store();
+    direct_context_.clock = &clock_;
+    return node::RespServer::Start(&direct_context_, nullptr, "127.0.0.1:0", options);
+  }
+
   std::string ErrorOf(const std::vector<absl::string_view>& command) {
     absl::StatusOr<RespReply> r = resp_->Command(command);
     EXPECT_THAT(r, IsOk());
@@ -91,6 +98,7 @@ class RespPortTest : public NodeFixture {
 
   std::string ns_;
   std::unique_ptr<RedisClient> resp_;
+  node::ServiceContext direct_context_;  // StartServer's
 };
 
 TEST_F(RespPortTest, ReadsWhatGetReadsInlineChunkedMissingAndExpired) {
@@ -207,13 +215,10 @@ TEST_F(RespPortTest, QuitAndProtocolErrorsCloseTheConnectionAfterTheReply) {
 // pipeline of 200 commands is still answered whole (nothing waits for input that is
 // already buffered).
 TEST_F(RespPortTest, RunsHeldBackCommandsOnceTheirRepliesAreSent) {
-  node::ServiceContext context;
-  context.store = node_->store();
-  context.clock = &clock_;
   node::RespServerOptions options;
   options.max_pending_reply_bytes = 1;
   absl::StatusOr<std::unique_ptr<node::RespServer>> server =
-      node::RespServer::Start(&context, nullptr, "127.0.0.1:0", options);
+      StartServer(options);
   ASSERT_THAT(server, IsOk());
   absl::StatusOr<Socket> s = ConnectTcp((*server)->address(), absl::Now() + kTimeout);
   ASSERT_THAT(s, IsOk());
@@ -261,14 +266,11 @@ TEST_F(RespPortTest, AnswersEverythingSentBeforeTheClientHalfCloses) {
 TEST_F(RespPortTest, ConnectionsHeldByTheServerWideBoundResume) {
   const std::string value = RandomBytes(100000, 4);
   ASSERT_THAT(client_->Put(ns_, "v", value), IsOk());
-  node::ServiceContext context;
-  context.store = node_->store();
-  context.clock = &clock_;
   node::RespServerOptions options;
   options.max_pending_reply_bytes = 64 * 1024;
   options.max_total_pending_reply_bytes = 256 * 1024;
   absl::StatusOr<std::unique_ptr<node::RespServer>> server =
-      node::RespServer::Start(&context, nullptr, "127.0.0.1:0", options);
+      StartServer(options);
   ASSERT_THAT(server, IsOk());
   std::string commands, want;
   for (int i = 0; i < 300; ++i) {  // 30 MB: more than loopback's socket buffers hold
@@ -288,15 +290,12 @@ TEST_F(RespPortTest, ConnectionsHeldByTheServerWideBoundResume) {
 // The bounds, on a server with small ones over the same store.
 TEST_F(RespPortTest, RefusesConnectionsOverTheLimitAndDropsClientsThatStopReading) {
   ASSERT_THAT(client_->Put(ns_, "big", RandomBytes(1 << 20, 5)), IsOk());
-  node::ServiceContext context;
-  context.store = node_->store();
-  context.clock = &clock_;
   node::RespServerOptions options;
   options.max_connections = 2;
   options.max_pending_reply_bytes = 64 * 1024;
   options.idle_send_timeout = absl::Milliseconds(300);
   absl::StatusOr<std::unique_ptr<node::RespServer>> server =
-      node::RespServer::Start(&context, nullptr, "127.0.0.1:0", options);
+      StartServer(options);
   ASSERT_THAT(server, IsOk());
   const std::string address = (*server)->address();
 

@@ -117,6 +117,17 @@ std::string NewRunId() {
 
 // Builds the stores, runs the propagation measurement and prints its report; returns
 // the exit status (see the header comment).
+// Connects to a Redis node, or to an EdgeKV node's RESP read port (`hash`: the namespace
+// HGET reads from), and checks it answers PING.
+absl::StatusOr<std::unique_ptr<kv::bench::PropagationStore>> ConnectRespStore(
+    const std::string& endpoint, absl::Duration timeout, const std::string& hash = "") {
+  absl::StatusOr<std::unique_ptr<kv::bench::RedisClient>> client =
+      kv::bench::RedisClient::Connect(endpoint, timeout);
+  if (!client.ok()) return client.status();
+  if (absl::Status s = (*client)->Ping(); !s.ok()) return s;
+  return std::make_unique<kv::bench::RedisPropagationStore>(std::move(*client), hash);
+}
+
 int RunPropagation(const kv::bench::BenchOptions& options, bool json,
                    const std::string& trace_csv) {
   // Written to FILE.tmp, opened first so a path that cannot be written fails before a
@@ -139,22 +150,16 @@ int RunPropagation(const kv::bench::BenchOptions& options, bool json,
   std::string namespace_id = options.namespace_id;
   const absl::Duration timeout = options.setup_timeout;
   if (options.backend == kv::bench::Backend::kRedis) {
-    auto connect = [&](const std::string& endpoint)
-        -> absl::StatusOr<std::unique_ptr<kv::bench::PropagationStore>> {
-      absl::StatusOr<std::unique_ptr<kv::bench::RedisClient>> client =
-          kv::bench::RedisClient::Connect(endpoint, timeout);
-      if (!client.ok()) return client.status();
-      if (absl::Status s = (*client)->Ping(); !s.ok()) return s;
-      return std::make_unique<kv::bench::RedisPropagationStore>(std::move(*client));
-    };
-    absl::StatusOr<std::unique_ptr<kv::bench::PropagationStore>> master = connect(options.endpoint);
+    absl::StatusOr<std::unique_ptr<kv::bench::PropagationStore>> master =
+        ConnectRespStore(options.endpoint, timeout);
     if (!master.ok()) {
       std::fprintf(stderr, "kv-bench: %s\n", master.status().ToString().c_str());
       return 1;
     }
     writers.push_back(std::move(*master));
     for (const std::string& endpoint : options.edges) {
-      absl::StatusOr<std::unique_ptr<kv::bench::PropagationStore>> replica = connect(endpoint);
+      absl::StatusOr<std::unique_ptr<kv::bench::PropagationStore>> replica =
+          ConnectRespStore(endpoint, timeout);
       if (!replica.ok()) {
         std::fprintf(stderr, "kv-bench: %s\n", replica.status().ToString().c_str());
         return 1;
@@ -181,16 +186,14 @@ int RunPropagation(const kv::bench::BenchOptions& options, bool json,
     }
     for (const std::string& endpoint : options.edges) {
       if (options.edge_reads_resp) {
-        absl::StatusOr<std::unique_ptr<kv::bench::RedisClient>> client =
-            kv::bench::RedisClient::Connect(endpoint, timeout);
-        absl::Status s = client.ok() ? (*client)->Ping() : client.status();
-        if (!s.ok()) {
+        absl::StatusOr<std::unique_ptr<kv::bench::PropagationStore>> edge =
+            ConnectRespStore(endpoint, timeout, namespace_id);
+        if (!edge.ok()) {
           std::fprintf(stderr, "kv-bench: cannot use the RESP read port %s: %s\n",
-                       endpoint.c_str(), s.ToString().c_str());
+                       endpoint.c_str(), edge.status().ToString().c_str());
           return 1;
         }
-        edges.push_back(
-            std::make_unique<kv::bench::RedisPropagationStore>(std::move(*client), namespace_id));
+        edges.push_back(std::move(*edge));
         continue;
       }
       call_options.endpoint = endpoint;
