@@ -20,7 +20,7 @@ namespace kv::replication {
 
 namespace v1 = kv::replication::v1;
 
-// Something that waits for the store's sequence: a connection's thread or the fan-out.
+// What a connection's thread waits on: the store's sequence, or its return from the fan-out.
 struct StreamServer::Waitable {
   absl::Mutex mu;
   bool stopped ABSL_GUARDED_BY(mu) = false;
@@ -51,7 +51,10 @@ absl::StatusOr<std::unique_ptr<StreamServer>> StreamServer::Start(
   std::unique_ptr<StreamServer> server(
       new StreamServer(store, metrics, options, std::move(listener), bound, wake_fd));
   server->accept_thread_ = std::thread([s = server.get()] { s->AcceptLoop(); });
-  if (options.fanout) server->fanout_thread_ = std::thread([s = server.get()] { s->FanoutLoop(); });
+  if (server->fanout_enabled()) {
+    server->heartbeat_thread_ = std::thread([s = server.get()] { s->HeartbeatLoop(); });
+    server->commit_listener_ = store->AddCommitListener([s = server.get()](uint64_t) { s->OnCommit(); });
+  }
   return server;
 }
 
@@ -64,7 +67,7 @@ StreamServer::StreamServer(storage::Store* store, ReplicationMetrics* metrics,
       listener_(std::move(listener)),
       port_(port),
       wake_fd_(wake_fd),
-      fanout_wait_(std::make_shared<Waitable>()) {}
+      fanout_cursor_(store, /*metrics=*/nullptr, options_, 0) {}
 
 StreamServer::~StreamServer() {
   Stop();
@@ -83,6 +86,7 @@ void StreamServer::Stop() {
   (void)!write(wake_fd_, &one, sizeof(one));
   if (accept_thread_.joinable()) accept_thread_.join();
   listener_.Close();  // connecting now is refused, not left unanswered
+  if (commit_listener_ != 0) store_->RemoveCommitListener(commit_listener_);
   {
     absl::MutexLock lock(&fanout_mu_);
     fanout_stopped_ = true;
@@ -90,11 +94,7 @@ void StreamServer::Stop() {
       HandBackLocked(0, Handback{0, "", absl::UnavailableError("node is shutting down")});
     }
   }
-  {
-    absl::MutexLock lock(&fanout_wait_->mu);
-    fanout_wait_->stopped = true;
-  }
-  if (fanout_thread_.joinable()) fanout_thread_.join();
+  if (heartbeat_thread_.joinable()) heartbeat_thread_.join();
   for (const std::shared_ptr<Connection>& c : connections) {
     {
       absl::MutexLock lock(&c->mu);
@@ -103,6 +103,20 @@ void StreamServer::Stop() {
     shutdown(c->socket.fd(), SHUT_RDWR);  // wakes a thread blocked on the socket
   }
   for (const std::shared_ptr<Connection>& c : connections) c->thread.join();
+}
+
+bool StreamServer::fanout_enabled() const {
+  return options_.fanout && options_.min_batch_interval == absl::ZeroDuration();
+}
+
+int StreamServer::fanout_members() {
+  absl::MutexLock lock(&fanout_mu_);
+  return static_cast<int>(members_.size());
+}
+
+uint64_t StreamServer::fanout_next() {
+  absl::MutexLock lock(&fanout_mu_);
+  return fanout_next_;
 }
 
 int StreamServer::open_streams() {
@@ -202,7 +216,7 @@ absl::Status StreamServer::Stream(const std::shared_ptr<Connection>& c) {
       if (!request.follow()) return absl::OkStatus();  // caught up
       // Caught up: the fan-out serves the stream until it has to hand it back.
       if (Handback back;
-          options_.fanout && JoinFanout(c, cursor.next(), cursor.last_batch(), &back)) {
+          fanout_enabled() && JoinFanout(c, cursor.next(), cursor.last_batch(), &back)) {
         KV_RETURN_IF_ERROR(back.status);
         if (!back.unsent.empty()) {
           KV_RETURN_IF_ERROR(
@@ -267,6 +281,7 @@ bool StreamServer::JoinFanout(const std::shared_ptr<Connection>& c, uint64_t nex
     if (fanout_stopped_) return false;
     if (members_.empty()) {
       fanout_next_ = next;  // an idle fan-out moves to its first member
+      fanout_last_send_ = absl::Now();  // the stream has just sent (or heartbeated)
     } else if (fanout_next_ != next) {
       return false;
     }
@@ -276,6 +291,9 @@ bool StreamServer::JoinFanout(const std::shared_ptr<Connection>& c, uint64_t nex
     }
     fanout_last_batch_ = std::max(fanout_last_batch_, last_batch);
     members_.push_back(c);
+    // A commit that landed since the stream last looked called OnCommit before there was
+    // a member to send to.
+    if (store_->AppliedSequence() >= fanout_next_) ShipPendingLocked(/*heartbeat=*/false);
   }
   absl::MutexLock lock(&c->mu);
   auto returned = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(c->mu) {
@@ -299,48 +317,53 @@ void StreamServer::HandBackLocked(size_t i, Handback back) {
   c->handed_back = true;
 }
 
-void StreamServer::FanoutLoop() {
-  LogCursor cursor(store_, /*metrics=*/nullptr, options_, 0);
-  v1::LogBatch batch;
-  std::string frame;
-  bool heartbeat_due = false;
-  for (;;) {
-    uint64_t next;
-    {
-      absl::MutexLock lock(&fanout_mu_);
+void StreamServer::OnCommit() {
+  absl::MutexLock lock(&fanout_mu_);
+  if (!fanout_stopped_ && !members_.empty()) ShipPendingLocked(/*heartbeat=*/false);
+}
+
+void StreamServer::HeartbeatLoop() {
+  absl::MutexLock lock(&fanout_mu_);
+  while (!fanout_stopped_) {
+    if (members_.empty()) {
       auto busy = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(fanout_mu_) {
         return fanout_stopped_ || !members_.empty();
       };
       fanout_mu_.Await(absl::Condition(&busy));
-      if (fanout_stopped_) return;
-      next = fanout_next_;
-      cursor.NoteBatchSentAt(fanout_last_batch_);
+      continue;
     }
-    if (cursor.next() != next) cursor.Seek(next);
-    if (!heartbeat_due) heartbeat_due = !AwaitCommit(fanout_wait_, cursor);
-    absl::StatusOr<bool> filled = cursor.Fill(&batch);
-    frame.clear();
-    // Encoded before taking the lock, only when it will go out.
-    if (filled.ok() && (*filled || heartbeat_due) && !cursor.in_value()) {
-      AppendFrame(FrameType::kBatch, batch, &frame);
+    const absl::Time due = fanout_last_send_ + options_.heartbeat;
+    if (absl::Now() < due) {
+      fanout_mu_.AwaitWithDeadline(absl::Condition(&fanout_stopped_), due);
+      continue;
     }
-    absl::MutexLock lock(&fanout_mu_);
-    if (fanout_stopped_) return;
-    if (fanout_next_ != next || members_.empty()) continue;  // moved meanwhile: start over
+    ShipPendingLocked(/*heartbeat=*/true);
+  }
+}
+
+void StreamServer::ShipPendingLocked(bool heartbeat) {
+  if (fanout_cursor_.next() != fanout_next_) fanout_cursor_.Seek(fanout_next_);
+  while (!members_.empty()) {
+    const uint64_t next = fanout_next_;
+    absl::StatusOr<bool> filled = fanout_cursor_.Fill(&fanout_batch_);
     if (!filled.ok()) {
       while (!members_.empty()) HandBackLocked(0, Handback{next, "", filled.status()});
-      continue;
+      return;
     }
-    if (cursor.in_value()) {
+    if (fanout_cursor_.in_value()) {
       // A chunked value: each stream sends it, and its continuations, itself.
       while (!members_.empty()) HandBackLocked(0, Handback{next, "", absl::OkStatus()});
-      cursor.Seek(next);
-      continue;
+      fanout_cursor_.Seek(next);
+      return;
     }
-    if (!*filled && !heartbeat_due) continue;  // woken, but nothing to send yet
-    if (batch.entries_size() > 0) fanout_last_batch_ = cursor.last_batch();
-    ShipLocked(frame, cursor.next(), batch.entries_size(), cursor.filled_bytes());
-    heartbeat_due = false;
+    if (!*filled && !heartbeat) return;  // nothing new
+    fanout_frame_.clear();
+    AppendFrame(FrameType::kBatch, fanout_batch_, &fanout_frame_);
+    if (fanout_batch_.entries_size() > 0) fanout_last_batch_ = fanout_cursor_.last_batch();
+    ShipLocked(fanout_frame_, fanout_cursor_.next(), fanout_batch_.entries_size(),
+               fanout_cursor_.filled_bytes());
+    if (!*filled) return;  // the heartbeat
+    heartbeat = false;
   }
 }
 
@@ -376,6 +399,7 @@ void StreamServer::ShipLocked(const std::string& frame, uint64_t next_after, int
     ++i;
   }
   fanout_next_ = next_after;
+  fanout_last_send_ = absl::Now();
   ++fanout_batches_;
 }
 

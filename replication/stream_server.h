@@ -6,13 +6,17 @@
 // pays one thread wake-up per batch: a thread blocked in poll(2) on its socket, where a
 // gRPC stream wakes a poller thread that hands each message to a callback thread.
 //
-// Every caught-up stream is served by one shared sender, the fan-out: it waits for the
-// next commit once, reads and encodes each batch once, and writes the same frame to
-// every member's socket without blocking. So the origin pays one wake-up, one log read
-// and one encoding per batch, not one per edge. A stream leaves the fan-out for its own
-// thread (with whatever part of the frame its socket did not take) when its socket is
-// full or fails, or before a chunked value (whose continuations each stream sends
-// itself), and rejoins when it has caught up again.
+// Every caught-up stream is served by one shared sender, the fan-out. It runs on the
+// thread that committed each group (Store::AddCommitListener), right after the group is
+// durable and before its writers are answered: it reads and encodes the new entries once
+// and writes the same frame to every member's socket without blocking. So the origin pays
+// no wake-up, one log read and one encoding per batch, not one per edge, and an entry is
+// on its way to every caught-up edge before its write is acknowledged. A small thread
+// only sends the fan-out's heartbeats. A stream leaves the fan-out for its own thread
+// (with whatever part of the frame its socket did not take) when its socket is full or
+// fails, or before a chunked value (whose continuations each stream sends itself), and
+// rejoins when it has caught up again. With a min_batch_interval, every stream lingers
+// and sends on its own thread instead (the fan-out sends each commit as it lands).
 //
 // Invariants / thread safety
 // - One thread per connection: it handshakes, catches up, and while its stream is in the
@@ -62,6 +66,10 @@ class StreamServer {
   int64_t streams_opened() const { return streams_opened_.load(); }
   // Batches (and heartbeats) the fan-out has sent, each once for all its members.
   int64_t fanout_batches() const { return fanout_batches_.load(); }
+  // Streams the fan-out serves now.
+  int fanout_members();
+  // The next log entry the fan-out sends (0: it has no position yet).
+  uint64_t fanout_next();
   // Connections whose stream has not ended.
   int open_streams();
 
@@ -91,6 +99,8 @@ class StreamServer {
   // Waits for the commit of `cursor`'s next entry, then for the rest of its batch
   // interval if one applies. False if a heartbeat passed (or the waiter stopped) first.
   bool AwaitCommit(const std::shared_ptr<Waitable>& w, const LogCursor& cursor);
+  // Whether caught-up streams share the fan-out (options: fanout, no batch interval).
+  bool fanout_enabled() const;
   // Waits until the store reaches `seq` (true), `deadline` or the waiter stops (false).
   bool Wait(const std::shared_ptr<Waitable>& w, uint64_t seq, absl::Time deadline);
 
@@ -99,7 +109,14 @@ class StreamServer {
   // `last_batch`: when the stream last sent entries (the batch interval goes on).
   bool JoinFanout(const std::shared_ptr<Connection>& c, uint64_t next, absl::Time last_batch,
                   Handback* back);
-  void FanoutLoop();
+  // The store's commit listener: sends what the fan-out's members have not got.
+  void OnCommit();
+  // Sends the fan-out's heartbeat when its members got nothing for one.
+  void HeartbeatLoop();
+  // Sends every committed entry the members have not got (a heartbeat if there is none
+  // and `heartbeat`), in batches; hands every member back before a chunked value or if
+  // the log cannot be read.
+  void ShipPendingLocked(bool heartbeat) ABSL_EXCLUSIVE_LOCKS_REQUIRED(fanout_mu_);
   // Writes `frame` to every member without blocking; hands back those whose socket did
   // not take all of it. `entries`/`bytes`: what the frame carries, for the metrics.
   void ShipLocked(const std::string& frame, uint64_t next_after, int64_t entries, int64_t bytes)
@@ -121,14 +138,20 @@ class StreamServer {
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::shared_ptr<Connection>> connections_ ABSL_GUARDED_BY(mu_);
 
-  // The fan-out. Its thread waits on fanout_wait_; joins and hand-backs under fanout_mu_.
-  std::shared_ptr<Waitable> fanout_wait_;
-  std::thread fanout_thread_;
+  // The fan-out: sends from the committing thread (OnCommit) and from a joining stream's
+  // thread; heartbeats from its own. Everything under fanout_mu_.
+  int commit_listener_ = 0;  // the store's id of OnCommit; 0: none
+  std::thread heartbeat_thread_;
   absl::Mutex fanout_mu_ ABSL_ACQUIRED_AFTER(mu_);
   bool fanout_stopped_ ABSL_GUARDED_BY(fanout_mu_) = false;
   uint64_t fanout_next_ ABSL_GUARDED_BY(fanout_mu_) = 0;  // 0: no position yet
-  // When entries last went out to any member (the batch interval spans joins).
+  LogCursor fanout_cursor_ ABSL_GUARDED_BY(fanout_mu_);
+  kv::replication::v1::LogBatch fanout_batch_ ABSL_GUARDED_BY(fanout_mu_);
+  std::string fanout_frame_ ABSL_GUARDED_BY(fanout_mu_);
+  // When entries last went out to any member (a stream's batch interval spans joins).
   absl::Time fanout_last_batch_ ABSL_GUARDED_BY(fanout_mu_) = absl::InfinitePast();
+  // When anything (entries or a heartbeat) last went out.
+  absl::Time fanout_last_send_ ABSL_GUARDED_BY(fanout_mu_) = absl::InfinitePast();
   std::vector<std::shared_ptr<Connection>> members_ ABSL_GUARDED_BY(fanout_mu_);
 };
 

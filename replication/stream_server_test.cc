@@ -5,6 +5,7 @@
 
 #include <sys/socket.h>
 
+#include <optional>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -69,6 +70,19 @@ class RawSubscriber {
     return true;
   }
 
+  // Reads batches until an empty one (a heartbeat) arrives; returns it, or nullopt if
+  // the stream ends or stays silent past the deadline.
+  std::optional<v1::LogBatch> ReadHeartbeat(absl::Time deadline) {
+    for (;;) {
+      absl::StatusOr<Frame> f = reader_->Next(deadline);
+      if (!f.ok() || f->type != FrameType::kBatch) return std::nullopt;
+      v1::LogBatch batch;
+      EXPECT_TRUE(ParseFrame(*f, &batch));
+      if (batch.entries_size() == 0) return batch;
+      next_ = batch.entries(batch.entries_size() - 1).sequence() + 1;
+    }
+  }
+
   uint64_t next() const { return next_; }
   const absl::Status& end() const { return end_; }
 
@@ -128,6 +142,34 @@ TEST_F(StreamServerTest, CaughtUpStreamsShareTheFanoutAndEachGetsEveryEntryOnce)
   }
   // The streams were caught up most of the time: the fan-out sent for them.
   EXPECT_GT(server_->fanout_batches(), 0);
+}
+
+TEST_F(StreamServerTest, TheFanoutSendsEachCommitBeforeItsWriterIsAnsweredAndHeartbeats) {
+  ReplicationServiceOptions options;
+  options.heartbeat = absl::Milliseconds(200);
+  StartServer(options);
+  MakeNamespace("t", kNs);
+  RawSubscriber subscriber(server_->port(), 1);
+  ASSERT_TRUE(subscriber.ReadThrough(store_->AppliedSequence(), absl::Now() + kPatience));
+  // Caught up, the stream joins the fan-out.
+  const absl::Time deadline = absl::Now() + kPatience;
+  while (server_->fanout_members() != 1 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  ASSERT_EQ(server_->fanout_members(), 1);
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_THAT(Put(kNs, "k" + std::to_string(i), "v"), IsOk());
+    // Sent by the committing thread before the write returned, not by a thread woken
+    // after it.
+    EXPECT_GT(server_->fanout_next(), store_->AppliedSequence()) << "write " << i;
+  }
+  ASSERT_TRUE(subscriber.ReadThrough(store_->AppliedSequence(), absl::Now() + kPatience))
+      << subscriber.end();
+  // Idle, the fan-out heartbeats its members with the sender's position.
+  std::optional<v1::LogBatch> heartbeat = subscriber.ReadHeartbeat(absl::Now() + kPatience);
+  ASSERT_TRUE(heartbeat.has_value()) << "no heartbeat";
+  EXPECT_EQ(heartbeat->sender_applied_sequence(), store_->AppliedSequence());
+  EXPECT_EQ(server_->fanout_members(), 1);
 }
 
 TEST_F(StreamServerTest, ASubscriberThatStopsReadingIsClosedWithoutHoldingUpTheOthers) {

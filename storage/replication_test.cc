@@ -126,6 +126,28 @@ TEST_F(ReplicationTest, EveryMutationGetsTheNextSequenceAndALogEntry) {
   for (size_t i = 0; i < log->size(); ++i) EXPECT_EQ((*log)[i].seq, i + 1);
 }
 
+TEST_F(ReplicationTest, CommitListenersSeeEachGroupBeforeItsWriterIsAnswered) {
+  MakeNamespace("t", kNs);
+  absl::Mutex mu;
+  std::vector<std::pair<uint64_t, uint64_t>> calls;  // (argument, AppliedSequence() then)
+  const int id = store_->AddCommitListener([&](uint64_t applied) {
+    absl::MutexLock lock(&mu);
+    calls.emplace_back(applied, store_->AppliedSequence());
+  });
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_THAT(Put(kNs, "k" + std::to_string(i), "v"), IsOk());
+    const uint64_t seq = store_->AppliedSequence();
+    absl::MutexLock lock(&mu);
+    // Already called when the write returned, with the sequence already applied.
+    ASSERT_THAT(calls, SizeIs(i + 1));
+    EXPECT_EQ(calls.back(), std::make_pair(seq, seq));
+  }
+  store_->RemoveCommitListener(id);
+  ASSERT_THAT(Put(kNs, "after", "v"), IsOk());
+  absl::MutexLock lock(&mu);
+  EXPECT_THAT(calls, SizeIs(3));
+}
+
 TEST_F(ReplicationTest, AReplicaFedFromTheLogConvergesWhateverTheBatchingAndDuplicates) {
   MakeNamespace("t", kNs);
   std::mt19937 rng(3);

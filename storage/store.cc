@@ -293,6 +293,10 @@ absl::Status Store::Recover() {
   hooks.after_write = [this](uint64_t seq) {
     applied_sequence_ = seq;
     if (metrics_) metrics_->applied_sequence.Set(static_cast<double>(seq));
+    {
+      absl::MutexLock lock(&listeners_mu_);
+      for (auto& [id, listener] : listeners_) listener(seq);
+    }
     waiters_->Advance(seq);
   };
   if (metrics_) {

@@ -21,10 +21,12 @@
 #include <vector>
 
 #include "absl/functional/any_invocable.h"
+#include "absl/base/thread_annotations.h"
 #include "absl/random/bit_gen_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "common/hybrid_clock.h"
@@ -248,6 +250,15 @@ class Store {
   void WaitForSequence(uint64_t seq, absl::Time deadline, SequenceWaiters::Done done) {
     waiters_->Wait(seq, deadline, std::move(done));
   }
+  // Calls `fn` with the new applied sequence after every durable group, on the thread
+  // that committed it, after AppliedSequence() has moved and before the group's writers
+  // (and WaitForSequence callbacks) are answered: the replication fan-out sends from here,
+  // so an entry is on its way to every caught-up edge before its write is acknowledged.
+  // `fn` must be quick, must not block, and must not add or remove listeners. Returns an
+  // id for RemoveCommitListener.
+  int AddCommitListener(std::function<void(uint64_t applied)> fn);
+  // Returns once no call of listener `id` runs or will run.
+  void RemoveCommitListener(int id);
   ReplicaSummary Summary() const;
   std::vector<uint64_t> BucketHashSnapshot() const { return hashes_.Snapshot(); }
   // Returns the fingerprint (fingerprint.h) as of applied sequence `sequence`, if its
@@ -307,6 +318,11 @@ class Store {
   std::unique_ptr<HybridClock> hlc_;
   std::unique_ptr<MutationApplier> applier_;
   std::unique_ptr<SequenceWaiters> waiters_;
+  // Held while listeners run, so removing one waits for its running call.
+  absl::Mutex listeners_mu_;
+  int next_listener_id_ ABSL_GUARDED_BY(listeners_mu_) = 0;
+  std::vector<std::pair<int, std::function<void(uint64_t)>>> listeners_
+      ABSL_GUARDED_BY(listeners_mu_);
   std::atomic<uint64_t> applied_sequence_{0};
   // The sequence of the group being written or last written: set before its batch is,
   // so it is never below the data a reader can see.

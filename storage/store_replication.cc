@@ -264,6 +264,17 @@ absl::StatusOr<HlcTimestamp> Store::LogEntryTimestamp(uint64_t seq) const {
   return entry.hlc;
 }
 
+int Store::AddCommitListener(std::function<void(uint64_t applied)> fn) {
+  absl::MutexLock lock(&listeners_mu_);
+  listeners_.emplace_back(++next_listener_id_, std::move(fn));
+  return next_listener_id_;
+}
+
+void Store::RemoveCommitListener(int id) {
+  absl::MutexLock lock(&listeners_mu_);
+  std::erase_if(listeners_, [id](const auto& listener) { return listener.first == id; });
+}
+
 ReplicaSummary Store::Summary() const {
   ReplicaSummary s;
   s.epoch = epoch_.load();
