@@ -33,15 +33,16 @@ struct ReplicationServiceOptions {
   // Least time between two batches of entries on one stream. A commit arriving sooner
   // waits out the rest of it (or until a full batch has accumulated), so each message
   // carries several entries. 0 (the default) sends every commit group as it lands: the
-  // origin's group commit already batches a busy stream, and since caught-up TCP streams
-  // share one sender, holding commits back cost latency without saving measurable CPU.
+  // origin's group commit already batches a busy stream, and caught-up TCP streams then
+  // share one sender (`fanout`), so holding commits back cost latency without saving
+  // measurable CPU. Above 0, every TCP stream sends on its own thread.
   absl::Duration min_batch_interval = absl::ZeroDuration();
   // A TCP stream whose subscriber takes no bytes for this long is closed (a frozen or
   // unreachable subscriber; it reconnects and resumes from its applied sequence). A slow
   // subscriber that keeps taking bytes is not.
   absl::Duration send_timeout = absl::Seconds(30);
-  // TCP streams that are caught up share one sender (stream_server.h). Off, each stream
-  // waits, reads and sends on its own thread.
+  // TCP streams that are caught up share one sender (stream_server.h), when
+  // min_batch_interval is 0. Off, each stream waits, reads and sends on its own thread.
   bool fanout = true;
 };
 

@@ -50,11 +50,12 @@ absl::StatusOr<std::unique_ptr<StreamServer>> StreamServer::Start(
   if (wake_fd < 0) return absl::InternalError(absl::StrCat("eventfd: ", std::strerror(errno)));
   std::unique_ptr<StreamServer> server(
       new StreamServer(store, metrics, options, std::move(listener), bound, wake_fd));
-  server->accept_thread_ = std::thread([s = server.get()] { s->AcceptLoop(); });
-  if (server->fanout_enabled()) {
+  if (server->fanout_enabled()) {  // before any stream can join
     server->heartbeat_thread_ = std::thread([s = server.get()] { s->HeartbeatLoop(); });
-    server->commit_listener_ = store->AddCommitListener([s = server.get()](uint64_t) { s->OnCommit(); });
+    server->commit_listener_ =
+        store->AddCommitListener([s = server.get()](uint64_t applied) { s->OnCommit(applied); });
   }
+  server->accept_thread_ = std::thread([s = server.get()] { s->AcceptLoop(); });
   return server;
 }
 
@@ -214,16 +215,15 @@ absl::Status StreamServer::Stream(const std::shared_ptr<Connection>& c) {
     KV_ASSIGN_OR_RETURN(bool filled, cursor.Fill(&batch));
     if (!filled) {
       if (!request.follow()) return absl::OkStatus();  // caught up
-      // Caught up: the fan-out serves the stream until it has to hand it back.
-      if (Handback back;
-          fanout_enabled() && JoinFanout(c, cursor.next(), cursor.last_batch(), &back)) {
+      // Caught up: the fan-out serves the stream until it has to hand it back (a due
+      // heartbeat goes out first: the fan-out's clock starts when the stream joins).
+      if (Handback back; !heartbeat_due && fanout_enabled() && JoinFanout(c, cursor.next(), &back)) {
         KV_RETURN_IF_ERROR(back.status);
         if (!back.unsent.empty()) {
           KV_RETURN_IF_ERROR(
               SendAll(fd, back.unsent, absl::InfiniteFuture(), options_.send_timeout));
         }
         cursor.Seek(back.next);
-        cursor.NoteBatchSentAt(back.last_batch);
         heartbeat_due = false;
         continue;
       }
@@ -275,7 +275,7 @@ bool StreamServer::Wait(const std::shared_ptr<Waitable>& w, uint64_t seq, absl::
 }
 
 bool StreamServer::JoinFanout(const std::shared_ptr<Connection>& c, uint64_t next,
-                              absl::Time last_batch, Handback* back) {
+                              Handback* back) {
   {
     absl::MutexLock lock(&fanout_mu_);
     if (fanout_stopped_) return false;
@@ -289,7 +289,6 @@ bool StreamServer::JoinFanout(const std::shared_ptr<Connection>& c, uint64_t nex
       absl::MutexLock c_lock(&c->mu);
       c->handed_back = false;
     }
-    fanout_last_batch_ = std::max(fanout_last_batch_, last_batch);
     members_.push_back(c);
     // A commit that landed since the stream last looked called OnCommit before there was
     // a member to send to.
@@ -311,15 +310,15 @@ bool StreamServer::JoinFanout(const std::shared_ptr<Connection>& c, uint64_t nex
 void StreamServer::HandBackLocked(size_t i, Handback back) {
   std::shared_ptr<Connection> c = std::move(members_[i]);
   members_.erase(members_.begin() + static_cast<ptrdiff_t>(i));
-  back.last_batch = fanout_last_batch_;
   absl::MutexLock lock(&c->mu);
   c->back = std::move(back);
   c->handed_back = true;
 }
 
-void StreamServer::OnCommit() {
+void StreamServer::OnCommit(uint64_t applied) {
   absl::MutexLock lock(&fanout_mu_);
-  if (!fanout_stopped_ && !members_.empty()) ShipPendingLocked(/*heartbeat=*/false);
+  if (fanout_stopped_ || members_.empty() || applied < fanout_next_) return;
+  ShipPendingLocked(/*heartbeat=*/false);
 }
 
 void StreamServer::HeartbeatLoop() {
@@ -359,10 +358,10 @@ void StreamServer::ShipPendingLocked(bool heartbeat) {
     if (!*filled && !heartbeat) return;  // nothing new
     fanout_frame_.clear();
     AppendFrame(FrameType::kBatch, fanout_batch_, &fanout_frame_);
-    if (fanout_batch_.entries_size() > 0) fanout_last_batch_ = fanout_cursor_.last_batch();
     ShipLocked(fanout_frame_, fanout_cursor_.next(), fanout_batch_.entries_size(),
                fanout_cursor_.filled_bytes());
-    if (!*filled) return;  // the heartbeat
+    // Done after a heartbeat, or once nothing committed is left to read.
+    if (!*filled || store_->AppliedSequence() < fanout_next_) return;
     heartbeat = false;
   }
 }

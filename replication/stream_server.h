@@ -15,16 +15,19 @@
 // only sends the fan-out's heartbeats. A stream leaves the fan-out for its own thread
 // (with whatever part of the frame its socket did not take) when its socket is full or
 // fails, or before a chunked value (whose continuations each stream sends itself), and
-// rejoins when it has caught up again. With a min_batch_interval, every stream lingers
-// and sends on its own thread instead (the fan-out sends each commit as it lands).
+// rejoins when it has caught up again. The fan-out sends every commit as it lands, so
+// with a min_batch_interval there is none: every stream lingers and sends on its own
+// thread.
 //
 // Invariants / thread safety
 // - One thread per connection: it handshakes, catches up, and while its stream is in the
 //   fan-out waits for it to be handed back. A stream holds at most one batch (<= ~1 MiB
 //   plus one stored chunk): a slow subscriber fills its socket's buffers and then waits
 //   on its own thread; one that takes no bytes for send_timeout is closed. So a slow or
-//   dead subscriber costs a thread, a cursor and one batch, never slows commits or the
-//   other streams (the fan-out never blocks on a socket).
+//   dead subscriber costs a thread, a cursor and one batch, and never holds up commits
+//   or the other streams: the fan-out never blocks on a socket. What each commit does
+//   pay is the fan-out's work: one log read, one encoding and one non-blocking send per
+//   member.
 // - A stream joins the fan-out only at the fan-out's own position, so every member gets
 //   every entry exactly once, in order.
 // - At most kMaxStreams connections; more are closed at once.
@@ -85,7 +88,6 @@ class StreamServer {
     uint64_t next = 0;    // the next entry to send
     std::string unsent;   // the rest of a frame its socket did not take
     absl::Status status;  // not OK: the connection failed (or the server stops)
-    absl::Time last_batch = absl::InfinitePast();  // when the fan-out last sent entries
   };
 
   StreamServer(storage::Store* store, ReplicationMetrics* metrics,
@@ -106,11 +108,11 @@ class StreamServer {
 
   // Hands `c`, caught up at `next`, to the fan-out and waits until it comes back. False
   // (at once) if the fan-out is elsewhere in the log: the stream waits on its own.
-  // `last_batch`: when the stream last sent entries (the batch interval goes on).
-  bool JoinFanout(const std::shared_ptr<Connection>& c, uint64_t next, absl::Time last_batch,
+  bool JoinFanout(const std::shared_ptr<Connection>& c, uint64_t next,
                   Handback* back);
-  // The store's commit listener: sends what the fan-out's members have not got.
-  void OnCommit();
+  // The store's commit listener (the store has applied up to `applied`): sends what the
+  // fan-out's members have not got.
+  void OnCommit(uint64_t applied);
   // Sends the fan-out's heartbeat when its members got nothing for one.
   void HeartbeatLoop();
   // Sends every committed entry the members have not got (a heartbeat if there is none
@@ -148,8 +150,6 @@ class StreamServer {
   LogCursor fanout_cursor_ ABSL_GUARDED_BY(fanout_mu_);
   kv::replication::v1::LogBatch fanout_batch_ ABSL_GUARDED_BY(fanout_mu_);
   std::string fanout_frame_ ABSL_GUARDED_BY(fanout_mu_);
-  // When entries last went out to any member (a stream's batch interval spans joins).
-  absl::Time fanout_last_batch_ ABSL_GUARDED_BY(fanout_mu_) = absl::InfinitePast();
   // When anything (entries or a heartbeat) last went out.
   absl::Time fanout_last_send_ ABSL_GUARDED_BY(fanout_mu_) = absl::InfinitePast();
   std::vector<std::shared_ptr<Connection>> members_ ABSL_GUARDED_BY(fanout_mu_);

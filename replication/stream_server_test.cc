@@ -158,10 +158,13 @@ TEST_F(StreamServerTest, TheFanoutSendsEachCommitBeforeItsWriterIsAnsweredAndHea
   }
   ASSERT_EQ(server_->fanout_members(), 1);
   for (int i = 0; i < 20; ++i) {
-    ASSERT_THAT(Put(kNs, "k" + std::to_string(i), "v"), IsOk());
-    // Sent by the committing thread before the write returned, not by a thread woken
-    // after it.
-    EXPECT_GT(server_->fanout_next(), store_->AppliedSequence()) << "write " << i;
+    // Sent by the committing thread before the writer was answered, not by a thread
+    // woken after the commit.
+    auto [seq, sent_to] = PutAnswered<std::pair<uint64_t, uint64_t>>(
+        kNs, "k" + std::to_string(i), "v", [&](const storage::CommitResult& r) {
+          return std::make_pair(r.sequence, server_->fanout_next());
+        });
+    EXPECT_GT(sent_to, seq) << "write " << i;
   }
   ASSERT_TRUE(subscriber.ReadThrough(store_->AppliedSequence(), absl::Now() + kPatience))
       << subscriber.end();

@@ -8,7 +8,10 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "absl/functional/any_invocable.h"
+#include "absl/synchronization/notification.h"
 #include "common/clock.h"
 #include "leveldb/db.h"
 #include "leveldb/env.h"
@@ -67,6 +70,25 @@ class StoreFixture : public ::testing::Test {
                    int64_t expiration = 0, std::optional<std::string> metadata = std::nullopt) {
     PutValue put{ns, key, value, std::nullopt, expiration, std::move(metadata)};
     return store_->CommitAndWait({Mutation{std::move(put)}}).FirstError();
+  }
+
+  // Puts through the committer thread, as the gRPC Put does (CommitAndWait may commit on
+  // the calling thread), and returns what `answered` (run in the put's done callback,
+  // on the committing thread, when the writer is answered) returned.
+  template <typename T>
+  T PutAnswered(const std::string& ns, const std::string& key, const std::string& value,
+                absl::AnyInvocable<T(const CommitResult&)> answered) {
+    absl::Notification done;
+    T seen{};
+    std::vector<Mutation> m;
+    m.push_back(Mutation{PutValue{ns, key, value, std::nullopt, 0, std::nullopt}});
+    store_->Commit(std::move(m), [&](CommitResult r) {
+      EXPECT_TRUE(r.FirstError().ok()) << r.FirstError();
+      seen = answered(r);
+      done.Notify();
+    });
+    done.WaitForNotification();
+    return seen;
   }
 
   absl::Status Delete(const std::string& ns, const std::string& key) {
