@@ -20,22 +20,18 @@ namespace kv::replication {
 
 namespace v1 = kv::replication::v1;
 
-// What a connection's thread waits on: the store's sequence, or its return from the fan-out.
-struct StreamServer::Waitable {
-  absl::Mutex mu;
-  bool stopped ABSL_GUARDED_BY(mu) = false;
-  // The store's answer to the current Wait(): its number and outcome.
-  uint64_t wait_id ABSL_GUARDED_BY(mu) = 0;
-  uint64_t answered_id ABSL_GUARDED_BY(mu) = 0;
-  bool reached ABSL_GUARDED_BY(mu) = false;
-};
-
-struct StreamServer::Connection : Waitable {
+struct StreamServer::Connection {
   explicit Connection(Socket s) : socket(std::move(s)) {}
 
   const Socket socket;  // closed when the last reference goes, after the thread ended
   std::thread thread;
   std::atomic<bool> done{false};  // the thread has finished
+  absl::Mutex mu;
+  bool stopped ABSL_GUARDED_BY(mu) = false;
+  // The store's answer to the thread's current Wait(): its number and outcome.
+  uint64_t wait_id ABSL_GUARDED_BY(mu) = 0;
+  uint64_t answered_id ABSL_GUARDED_BY(mu) = 0;
+  bool reached ABSL_GUARDED_BY(mu) = false;
   // Set by the fan-out when it returns the stream to its thread.
   bool handed_back ABSL_GUARDED_BY(mu) = false;
   Handback back ABSL_GUARDED_BY(mu);
@@ -117,7 +113,7 @@ int StreamServer::fanout_members() {
 
 uint64_t StreamServer::fanout_next() {
   absl::MutexLock lock(&fanout_mu_);
-  return fanout_next_;
+  return fanout_cursor_.next();
 }
 
 int StreamServer::open_streams() {
@@ -240,7 +236,7 @@ absl::Status StreamServer::Stream(const std::shared_ptr<Connection>& c) {
   }
 }
 
-bool StreamServer::AwaitCommit(const std::shared_ptr<Waitable>& w, const LogCursor& cursor) {
+bool StreamServer::AwaitCommit(const std::shared_ptr<Connection>& w, const LogCursor& cursor) {
   if (!Wait(w, cursor.next(), absl::Now() + options_.heartbeat)) return false;
   // A commit soon after the last batch waits out the rest of the batch interval (or a
   // full batch).
@@ -250,7 +246,7 @@ bool StreamServer::AwaitCommit(const std::shared_ptr<Waitable>& w, const LogCurs
   return true;
 }
 
-bool StreamServer::Wait(const std::shared_ptr<Waitable>& w, uint64_t seq, absl::Time deadline) {
+bool StreamServer::Wait(const std::shared_ptr<Connection>& w, uint64_t seq, absl::Time deadline) {
   if (store_->AppliedSequence() >= seq) return true;
   uint64_t id;
   {
@@ -280,9 +276,9 @@ bool StreamServer::JoinFanout(const std::shared_ptr<Connection>& c, uint64_t nex
     absl::MutexLock lock(&fanout_mu_);
     if (fanout_stopped_) return false;
     if (members_.empty()) {
-      fanout_next_ = next;  // an idle fan-out moves to its first member
+      fanout_cursor_.Seek(next);  // an idle fan-out moves to its first member
       fanout_last_send_ = absl::Now();  // the stream has just sent (or heartbeated)
-    } else if (fanout_next_ != next) {
+    } else if (fanout_cursor_.next() != next) {
       return false;
     }
     {
@@ -292,7 +288,7 @@ bool StreamServer::JoinFanout(const std::shared_ptr<Connection>& c, uint64_t nex
     members_.push_back(c);
     // A commit that landed since the stream last looked called OnCommit before there was
     // a member to send to.
-    if (store_->AppliedSequence() >= fanout_next_) ShipPendingLocked(/*heartbeat=*/false);
+    if (store_->AppliedSequence() >= next) ShipPendingLocked(/*heartbeat=*/false);
   }
   absl::MutexLock lock(&c->mu);
   auto returned = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(c->mu) {
@@ -317,7 +313,7 @@ void StreamServer::HandBackLocked(size_t i, Handback back) {
 
 void StreamServer::OnCommit(uint64_t applied) {
   absl::MutexLock lock(&fanout_mu_);
-  if (fanout_stopped_ || members_.empty() || applied < fanout_next_) return;
+  if (fanout_stopped_ || members_.empty() || applied < fanout_cursor_.next()) return;
   ShipPendingLocked(/*heartbeat=*/false);
 }
 
@@ -341,33 +337,29 @@ void StreamServer::HeartbeatLoop() {
 }
 
 void StreamServer::ShipPendingLocked(bool heartbeat) {
-  if (fanout_cursor_.next() != fanout_next_) fanout_cursor_.Seek(fanout_next_);
   while (!members_.empty()) {
-    const uint64_t next = fanout_next_;
+    const uint64_t next = fanout_cursor_.next();
     absl::StatusOr<bool> filled = fanout_cursor_.Fill(&fanout_batch_);
-    if (!filled.ok()) {
-      while (!members_.empty()) HandBackLocked(0, Handback{next, "", filled.status()});
-      return;
-    }
-    if (fanout_cursor_.in_value()) {
-      // A chunked value: each stream sends it, and its continuations, itself.
-      while (!members_.empty()) HandBackLocked(0, Handback{next, "", absl::OkStatus()});
+    // A read error, or a chunked value (each stream sends it, and its continuations,
+    // itself): every member goes back to its thread at `next`.
+    if (!filled.ok() || fanout_cursor_.in_value()) {
+      const absl::Status status = filled.ok() ? absl::OkStatus() : filled.status();
+      while (!members_.empty()) HandBackLocked(0, Handback{next, "", status});
       fanout_cursor_.Seek(next);
       return;
     }
     if (!*filled && !heartbeat) return;  // nothing new
     fanout_frame_.clear();
     AppendFrame(FrameType::kBatch, fanout_batch_, &fanout_frame_);
-    ShipLocked(fanout_frame_, fanout_cursor_.next(), fanout_batch_.entries_size(),
-               fanout_cursor_.filled_bytes());
+    ShipLocked(fanout_frame_, fanout_batch_.entries_size(), fanout_cursor_.filled_bytes());
     // Done after a heartbeat, or once nothing committed is left to read.
-    if (!*filled || store_->AppliedSequence() < fanout_next_) return;
+    if (!*filled || store_->AppliedSequence() < fanout_cursor_.next()) return;
     heartbeat = false;
   }
 }
 
-void StreamServer::ShipLocked(const std::string& frame, uint64_t next_after, int64_t entries,
-                              int64_t bytes) {
+void StreamServer::ShipLocked(const std::string& frame, int64_t entries, int64_t bytes) {
+  const uint64_t next_after = fanout_cursor_.next();
   for (size_t i = 0; i < members_.size();) {
     const int fd = members_[i]->socket.fd();
     size_t sent = 0;
@@ -397,7 +389,6 @@ void StreamServer::ShipLocked(const std::string& frame, uint64_t next_after, int
     }
     ++i;
   }
-  fanout_next_ = next_after;
   fanout_last_send_ = absl::Now();
   ++fanout_batches_;
 }

@@ -81,7 +81,6 @@ class StreamServer {
   void Stop();
 
  private:
-  struct Waitable;
   struct Connection;
   // What a stream brings back from the fan-out.
   struct Handback {
@@ -100,11 +99,11 @@ class StreamServer {
   absl::Status Stream(const std::shared_ptr<Connection>& c);
   // Waits for the commit of `cursor`'s next entry, then for the rest of its batch
   // interval if one applies. False if a heartbeat passed (or the waiter stopped) first.
-  bool AwaitCommit(const std::shared_ptr<Waitable>& w, const LogCursor& cursor);
+  bool AwaitCommit(const std::shared_ptr<Connection>& w, const LogCursor& cursor);
   // Whether caught-up streams share the fan-out (options: fanout, no batch interval).
   bool fanout_enabled() const;
   // Waits until the store reaches `seq` (true), `deadline` or the waiter stops (false).
-  bool Wait(const std::shared_ptr<Waitable>& w, uint64_t seq, absl::Time deadline);
+  bool Wait(const std::shared_ptr<Connection>& w, uint64_t seq, absl::Time deadline);
 
   // Hands `c`, caught up at `next`, to the fan-out and waits until it comes back. False
   // (at once) if the fan-out is elsewhere in the log: the stream waits on its own.
@@ -121,7 +120,7 @@ class StreamServer {
   void ShipPendingLocked(bool heartbeat) ABSL_EXCLUSIVE_LOCKS_REQUIRED(fanout_mu_);
   // Writes `frame` to every member without blocking; hands back those whose socket did
   // not take all of it. `entries`/`bytes`: what the frame carries, for the metrics.
-  void ShipLocked(const std::string& frame, uint64_t next_after, int64_t entries, int64_t bytes)
+  void ShipLocked(const std::string& frame, int64_t entries, int64_t bytes)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(fanout_mu_);
   // Returns member `i` to its thread (removing it from the members).
   void HandBackLocked(size_t i, Handback back) ABSL_EXCLUSIVE_LOCKS_REQUIRED(fanout_mu_);
@@ -146,7 +145,7 @@ class StreamServer {
   std::thread heartbeat_thread_;
   absl::Mutex fanout_mu_ ABSL_ACQUIRED_AFTER(mu_);
   bool fanout_stopped_ ABSL_GUARDED_BY(fanout_mu_) = false;
-  uint64_t fanout_next_ ABSL_GUARDED_BY(fanout_mu_) = 0;  // 0: no position yet
+  // Its next() is the fan-out's position: the next entry every member gets (0: none yet).
   LogCursor fanout_cursor_ ABSL_GUARDED_BY(fanout_mu_);
   kv::replication::v1::LogBatch fanout_batch_ ABSL_GUARDED_BY(fanout_mu_);
   std::string fanout_frame_ ABSL_GUARDED_BY(fanout_mu_);
