@@ -11,7 +11,7 @@
 //       grpc: 127.0.0.1:7400
 //       metrics: 127.0.0.1:9400
 //       stream_port: 7450     # optional: the TCP replication stream's port (0: any free)
-//       resp: 127.0.0.1:7650  # optional: the RESP read port (HGET <namespace> <key>)
+//       resp: 127.0.0.1:7650  # optional: the RESP port (HGET, KV.PUT on the origin)
 //       data_dir: origin      # relative paths resolve against the data root
 //   replication:              # optional
 //     heartbeat_ms: 1000
@@ -44,7 +44,7 @@ struct NodeConfig {
   std::string region;
   std::string grpc_address;
   std::string metrics_address;  // empty: no metrics endpoint
-  std::string resp_address;     // empty: no RESP read port (resp_server.h)
+  std::string resp_address;     // empty: no RESP port (resp_server.h)
   int stream_port = 0;          // on grpc_address's host; 0: any free port
   std::string data_dir;
 };

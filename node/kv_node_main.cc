@@ -69,8 +69,9 @@ int Run(int argc, char** argv) {
   app.add_option("--metrics", metrics,
                  "Prometheus /metrics address host:port; overrides the config; \"off\" disables");
   app.add_option("--resp", resp,
-                 "RESP read port host:port (port 0 = any free port): reads over the Redis "
-                 "protocol, HGET <namespace id> <key>, at a fraction of a gRPC Get's CPU; "
+                 "RESP port host:port (port 0 = any free port): the Redis protocol, "
+                 "HGET <namespace id> <key> (and, on the origin, KV.PUT <namespace id> <key> "
+                 "<value> / KV.DELETE), at a fraction of a gRPC call's CPU; "
                  "overrides the config; \"off\" disables (default: the config's, else off)");
   app.add_option("--stream-port", stream_port,
                  "Port of the replication stream over plain TCP, on the --listen host "

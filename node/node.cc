@@ -114,7 +114,7 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(const NodeOptions& options,
         RespServer::Start(&node->context_, deps.registry, options.resp_address);
     if (!resp.ok()) {
       return absl::Status(resp.status().code(),
-                          absl::StrCat("RESP read port: ", resp.status().message()));
+                          absl::StrCat("RESP port: ", resp.status().message()));
     }
     node->resp_server_ = std::move(*resp);
   }
@@ -153,7 +153,7 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(const NodeOptions& options,
   KV_LOG_INFO(
       edge ? "edge " : "origin ", options.node_id, " serving on ", node->address(),
       " (replication stream on TCP port ", node->stream_port(),
-      node->resp_server_ ? absl::StrCat(", RESP reads on ", node->resp_address()) : "",
+      node->resp_server_ ? absl::StrCat(", RESP port on ", node->resp_address()) : "",
       ") with data in ", options.data_dir,
       " at sequence ", node->store_->AppliedSequence(),
       edge ? absl::StrCat(

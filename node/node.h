@@ -65,8 +65,9 @@ struct NodeOptions {
   // Port of the replication stream over plain TCP, on listen_address's host; 0 picks a
   // free port. Subscribers learn it from Replication.StreamAddress either way.
   int stream_port = 0;
-  // host:port of the RESP read port (resp_server.h: HGET <namespace> <key> over the
-  // Redis protocol); port 0 picks a free one; empty serves none.
+  // host:port of the RESP port (resp_server.h: HGET <namespace> <key> over the
+  // Redis protocol, and KV.PUT / KV.DELETE on the origin); port 0 picks a free one;
+  // empty serves none.
   std::string resp_address;
   // Directory for the node's LevelDB database.
   std::string data_dir;
@@ -115,7 +116,7 @@ class Node {
   // The port of the replication stream over plain TCP (NodeOptions::stream_port).
   int stream_port() const;
   std::string address() const;
-  // The RESP read port's "host:port" (NodeOptions::resp_address), or "" if it is off.
+  // The RESP port's "host:port" (NodeOptions::resp_address), or "" if it is off.
   std::string resp_address() const;
 
   // Returns a channel to this node that bypasses the network.

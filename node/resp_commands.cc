@@ -3,19 +3,26 @@
 #include <prometheus/counter.h>
 #include <prometheus/registry.h>
 
+#include <memory>
 #include <optional>
+#include <utility>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 #include "common/validation.h"
+#include "node/put_options.h"
 #include "node/resp_protocol.h"
+#include "storage/blob.h"
 #include "storage/store.h"
 
 namespace kv::node {
 
 namespace {
 
-constexpr const char* kCommandNames[] = {"hget", "hmget", "hexists", "ping", "quit", "other"};
+constexpr const char* kCommandNames[] = {"hget", "hmget",  "hexists",   "ping",
+                                         "quit", "kv.put", "kv.delete", "other"};
 
 // The error reply for a failed read: Redis's generic "ERR" kind and our message, which
 // is the same text the gRPC API gives.
@@ -29,6 +36,22 @@ void AppendArity(absl::string_view name, std::string* out) {
               out);
 }
 
+std::string StatusReply(const absl::Status& status) {
+  std::string out;
+  AppendStatus(status, &out);
+  return out;
+}
+
+// Parses a KV.PUT option's integer.
+absl::StatusOr<int64_t> ParseSeconds(absl::string_view option, absl::string_view text) {
+  int64_t v = 0;
+  if (!absl::SimpleAtoi(text, &v)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(option, " must be an integer number of seconds, not '", text.substr(0, 64), "'"));
+  }
+  return v;
+}
+
 }  // namespace
 
 RespCommands::RespCommands(const ServiceContext* context, prometheus::Registry* registry)
@@ -36,7 +59,7 @@ RespCommands::RespCommands(const ServiceContext* context, prometheus::Registry* 
   if (registry == nullptr) return;
   auto& family = prometheus::BuildCounter()
                      .Name("kv_resp_commands_total")
-                     .Help("Commands answered on the RESP read port, by command and result")
+                     .Help("Commands answered on the RESP port, by command and result")
                      .Register(*registry);
   for (int c = 0; c < static_cast<int>(Command::kCount); ++c) {
     counters_[c][0] = &family.Add({{"command", kCommandNames[c]}, {"result", "ok"}});
@@ -79,8 +102,35 @@ absl::Status RespCommands::AppendValue(const storage::StoredValue& value,
   return absl::OkStatus();
 }
 
-bool RespCommands::Execute(const std::vector<absl::string_view>& args, std::string* out) const {
+bool RespCommands::Execute(const std::vector<absl::string_view>& args, std::string* out,
+                           std::optional<RespWrite>* write) const {
   const std::string name = absl::AsciiStrToUpper(args[0]);
+  if (name == "KV.PUT" || name == "KV.DELETE") {
+    const Command command = name == "KV.PUT" ? Command::kKvPut : Command::kKvDelete;
+    const bool arity_ok = command == Command::kKvPut ? args.size() >= 4 && args.size() % 2 == 0
+                                                     : args.size() == 3;
+    if (!arity_ok) {
+      Count(command, false);
+      AppendArity(name, out);
+      return true;
+    }
+    if (ctx_->forwarder != nullptr) {
+      Count(command, false);
+      AppendError(absl::StrCat("READONLY this edge does not take writes on its RESP port: send ",
+                               name, " to the origin's, or write through this node's gRPC API "
+                               "(it forwards writes to the origin)"),
+                  out);
+      return true;
+    }
+    absl::StatusOr<RespWrite> parsed = ParseWrite(command, args);
+    if (!parsed.ok()) {
+      Count(command, false);
+      AppendStatus(parsed.status(), out);
+      return true;
+    }
+    *write = std::move(*parsed);
+    return true;
+  }
   if (name == "HGET" || name == "HEXISTS") {
     const Command command = name == "HGET" ? Command::kHget : Command::kHexists;
     if (args.size() != 3) {
@@ -164,16 +214,118 @@ bool RespCommands::Execute(const std::vector<absl::string_view>& args, std::stri
       "FLUSHALL"};
   for (absl::string_view write : kWrites) {
     if (name == write) {
-      AppendError(absl::StrCat("READONLY this port serves reads; write through the gRPC API (",
-                               name, " is not served here)"),
+      AppendError(absl::StrCat("READONLY ", name, " is not served: write with KV.PUT and "
+                               "KV.DELETE on the origin's RESP port, or through the gRPC API"),
                   out);
       return true;
     }
   }
   AppendError(absl::StrCat("ERR unknown command '", args[0].substr(0, 64),
-                           "': this port serves HGET, HMGET, HEXISTS, PING and QUIT"),
+                           "': this port serves HGET, HMGET, HEXISTS, KV.PUT, KV.DELETE, PING and QUIT"),
               out);
   return true;
+}
+
+absl::StatusOr<RespWrite> RespCommands::ParseWrite(
+    Command command, const std::vector<absl::string_view>& args) const {
+  // The checks and their order are Put's and Delete's: namespace, key, value size,
+  // metadata, expiration.
+  KV_RETURN_IF_ERROR(ctx_->CheckNamespace(args[1]));
+  RespWrite write;
+  if (command == Command::kKvDelete) {
+    KV_RETURN_IF_ERROR(ValidateKey(args[2]));
+    write.del = storage::DeleteValue{std::string(args[1]), std::string(args[2])};
+    return write;
+  }
+  kv::v1::PutRequest request;
+  request.set_key(std::string(args[2]));
+  request.set_value_size(static_cast<int64_t>(args[3].size()));
+  for (size_t i = 4; i + 1 < args.size(); i += 2) {
+    const std::string option = absl::AsciiStrToUpper(args[i]);
+    const absl::string_view text = args[i + 1];
+    if (option == "EXPIRATION" && !request.has_expiration()) {
+      KV_ASSIGN_OR_RETURN(int64_t v, ParseSeconds(option, text));
+      request.set_expiration(v);
+    } else if (option == "EXPIRATION_TTL" && !request.has_expiration_ttl()) {
+      KV_ASSIGN_OR_RETURN(int64_t v, ParseSeconds(option, text));
+      request.set_expiration_ttl(v);
+    } else if (option == "METADATA" && !request.has_metadata()) {
+      request.set_metadata(std::string(text));
+    } else if (option == "EXPIRATION" || option == "EXPIRATION_TTL" || option == "METADATA") {
+      return absl::InvalidArgumentError(absl::StrCat("KV.PUT option ", option, " given twice"));
+    } else {
+      return absl::InvalidArgumentError(
+          absl::StrCat("KV.PUT has no option '", args[i].substr(0, 64),
+                       "' (it takes EXPIRATION, EXPIRATION_TTL and METADATA)"));
+    }
+  }
+  KV_ASSIGN_OR_RETURN(PutOptions options, ValidatePut(request, ctx_->clock->Now()));
+  write.is_put = true;
+  write.put.ns_id = std::string(args[1]);
+  write.put.key = std::string(args[2]);
+  write.put.inline_value = std::string(args[3]);
+  write.put.expiration = options.expiration;
+  write.put.metadata = std::move(options.metadata);
+  return write;
+}
+
+void RespCommands::Commit(RespWrite write, ReplyDone done) const {
+  if (!write.is_put) {
+    return CommitMutation(Command::kKvDelete, storage::Mutation{std::move(write.del)},
+                          std::move(done));
+  }
+  // As Put: a value over the store's inline limit is stored in chunks first. The builder
+  // lives until the put is handed on (or failed).
+  struct Op {
+    std::unique_ptr<storage::ValueBuilder> builder;
+    storage::PutValue put;
+    ReplyDone done;
+  };
+  auto op = std::make_shared<Op>();
+  op->builder = ctx_->store->NewValueBuilder();
+  op->put = std::move(write.put);
+  op->done = std::move(done);
+  if (ctx_->metrics) ctx_->metrics->AddValueBytesIn(static_cast<int64_t>(op->put.inline_value.size()));
+  auto finish = [this, op] {
+    op->builder->Finish([this, op](absl::StatusOr<storage::ValueRef> value) {
+      if (!value.ok()) {
+        Count(Command::kKvPut, false);
+        op->done(StatusReply(value.status()));
+        return;
+      }
+      op->put.inline_value = std::move(value->inline_value);
+      op->put.blob = value->blob;
+      CommitMutation(Command::kKvPut, storage::Mutation{std::move(op->put)}, std::move(op->done));
+    });
+  };
+  const std::string value = std::exchange(op->put.inline_value, {});
+  const bool buffered = op->builder->Append(value, [this, op, finish](absl::Status s) {
+    if (!s.ok()) {
+      Count(Command::kKvPut, false);
+      op->done(StatusReply(s));
+      return;
+    }
+    finish();
+  });
+  if (buffered) finish();
+}
+
+void RespCommands::CommitMutation(Command command, storage::Mutation mutation,
+                                  ReplyDone done) const {
+  std::vector<storage::Mutation> m;
+  m.push_back(std::move(mutation));
+  ctx_->store->Commit(std::move(m), [this, command, done = std::move(done)](
+                                        storage::CommitResult result) mutable {
+    const absl::Status s = result.FirstError();
+    Count(command, s.ok());
+    std::string reply;
+    if (s.ok()) {
+      AppendInteger(static_cast<int64_t>(result.sequence), &reply);
+    } else {
+      AppendStatus(s, &reply);
+    }
+    done(std::move(reply));
+  });
 }
 
 }  // namespace kv::node

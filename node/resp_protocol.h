@@ -1,7 +1,7 @@
 #ifndef KV_NODE_RESP_PROTOCOL_H_
 #define KV_NODE_RESP_PROTOCOL_H_
 
-// The wire format of a node's RESP read port (resp_server.h): RESP2, the Redis protocol,
+// The wire format of a node's RESP port (resp_server.h): RESP2, the Redis protocol,
 // so any Redis client reads from an EdgeKV node. This file is the pure part: parsing
 // commands out of a connection's input and encoding replies. It does no I/O.
 //

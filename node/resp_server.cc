@@ -13,9 +13,13 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <optional>
+#include <utility>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "common/log.h"
 #include "node/resp_protocol.h"
 
@@ -47,12 +51,12 @@ struct RespServer::Metrics {
   explicit Metrics(prometheus::Registry& registry)
       : connections(prometheus::BuildGauge()
                         .Name("kv_resp_connections")
-                        .Help("Connections open on the RESP read port")
+                        .Help("Connections open on the RESP port")
                         .Register(registry)
                         .Add({})),
         refused(prometheus::BuildCounter()
                     .Name("kv_resp_connections_refused_total")
-                    .Help("Connections to the RESP read port closed at once: over max_connections")
+                    .Help("Connections to the RESP port closed at once: over max_connections")
                     .Register(registry)
                     .Add({})),
         closed_by_server(prometheus::BuildCounter()
@@ -66,8 +70,57 @@ struct RespServer::Metrics {
   prometheus::Counter& closed_by_server;
 };
 
+// Writes' replies on their way from the committer thread to the event loop.
+struct RespServer::Completions {
+  struct Reply {
+    int fd;
+    uint64_t connection_id;  // the fd may have been reused by a newer connection
+    std::string bytes;
+  };
+
+  explicit Completions(int wake) : wake_fd(wake) {}
+
+  // A write is handed to the committer; its Push must follow.
+  void Started() {
+    absl::MutexLock lock(&mu);
+    ++in_flight;
+  }
+  // Queues a write's reply and wakes the loop (once per batch).
+  void Push(Reply reply) {
+    absl::MutexLock lock(&mu);
+    --in_flight;
+    if (closed) return;
+    const bool wake = replies.empty();
+    replies.push_back(std::move(reply));
+    if (wake) {
+      const uint64_t one = 1;
+      (void)!write(wake_fd, &one, sizeof(one));
+    }
+  }
+  std::vector<Reply> Take() {
+    absl::MutexLock lock(&mu);
+    return std::exchange(replies, {});
+  }
+  // Waits until every write started has been answered (their callbacks use the server's
+  // RespCommands); after this no reply is queued and wake_fd is not written.
+  void Close() {
+    absl::MutexLock lock(&mu);
+    mu.Await(absl::Condition(
+        +[](int* n) { return *n == 0; }, &in_flight));
+    closed = true;
+    replies.clear();
+  }
+
+  const int wake_fd;
+  absl::Mutex mu;
+  bool closed ABSL_GUARDED_BY(mu) = false;
+  int in_flight ABSL_GUARDED_BY(mu) = 0;
+  std::vector<Reply> replies ABSL_GUARDED_BY(mu);
+};
+
 struct RespServer::Connection {
   Socket socket;
+  uint64_t id = 0;
   std::string input;         // received, not yet parsed
   std::string output;        // replies not yet sent, from output_pos on
   size_t output_pos = 0;
@@ -75,14 +128,17 @@ struct RespServer::Connection {
   bool protocol_error = false;
   bool held = false;          // in held_: waits for the server-wide bound
   bool input_closed = false;  // the client shut its sending side down
+  bool write_in_flight = false;  // a write's reply is still to come
   uint32_t interest = 0;            // what epoll watches for now
   absl::Time last_send_progress = absl::InfinitePast();
   std::vector<absl::string_view> args;  // reused per command
 
   size_t pending() const { return output.size() - output_pos; }
   // Whether its commands may run now: no QUIT or error yet, not held by the server-wide
-  // bound, and its own unsent replies within `bound`.
-  bool CanRun(size_t bound) const { return !close_after_output && !held && pending() <= bound; }
+  // bound, no write's reply outstanding, and its own unsent replies within `bound`.
+  bool CanRun(size_t bound) const {
+    return !close_after_output && !held && !write_in_flight && pending() <= bound;
+  }
 };
 
 absl::StatusOr<std::unique_ptr<RespServer>> RespServer::Start(const ServiceContext* context,
@@ -133,6 +189,7 @@ RespServer::RespServer(const ServiceContext* context, prometheus::Registry* regi
       port_(port),
       epoll_fd_(epoll_fd),
       wake_fd_(wake_fd),
+      completions_(std::make_shared<Completions>(wake_fd)),
       options_(options),
       metrics_(registry != nullptr ? std::make_unique<Metrics>(*registry) : nullptr) {}
 
@@ -153,6 +210,7 @@ void RespServer::Stop() {
     const uint64_t one = 1;
     (void)!write(wake_fd_, &one, sizeof(one));
     if (thread_.joinable()) thread_.join();
+    completions_->Close();
     listener_.Close();
   });
 }
@@ -192,6 +250,7 @@ void RespServer::AcceptAll(absl::Time now) {
     }
     auto c = std::make_unique<Connection>();
     c->socket = std::move(*accepted);
+    c->id = ++next_connection_id_;
     const int fd = c->socket.fd();
     if (!WatchInput(epoll_fd_, fd)) continue;
     c->interest = EPOLLIN;
@@ -219,7 +278,12 @@ void RespServer::Loop() {
     const absl::Time now = absl::Now();
     for (int i = 0; i < n; ++i) {
       const int fd = events[i].data.fd;
-      if (fd == wake_fd_) continue;  // stopping_ is set
+      if (fd == wake_fd_) {  // stopping_ is set, or writes finished
+        uint64_t count;
+        (void)!read(wake_fd_, &count, sizeof(count));
+        DeliverCompletions();
+        continue;
+      }
       if (fd == listener_.fd()) {
         AcceptAll(now);
         continue;
@@ -277,7 +341,7 @@ bool RespServer::Serve(Connection* c) {
   }
   // Input ended: close once every complete command is answered (an incomplete one
   // never will be).
-  if (c->input_closed && !c->held && c->pending() == 0) return false;
+  if (c->input_closed && !c->held && !c->write_in_flight && c->pending() == 0) return false;
   UpdateInterest(c);
   return true;
 }
@@ -320,8 +384,15 @@ void RespServer::RunCommands(Connection* c) {
       break;
     }
     pos += consumed;
-    if (parsed == RespParse::kCommand && !commands_.Execute(c->args, &c->output)) {
-      c->close_after_output = true;
+    if (parsed != RespParse::kCommand) continue;
+    std::optional<RespWrite> write;
+    if (!commands_.Execute(c->args, &c->output, &write)) c->close_after_output = true;
+    if (write) {
+      c->write_in_flight = true;  // stops this loop: CanRun() is false until the reply
+      completions_->Started();
+      commands_.Commit(std::move(*write),
+                       [completions = completions_, fd = c->socket.fd(), id = c->id](
+                           std::string reply) { completions->Push({fd, id, std::move(reply)}); });
     }
   }
   total_pending_ += c->output.size() - before;
@@ -359,6 +430,18 @@ bool RespServer::Flush(Connection* c) {
     c->output_pos = 0;
   }
   return true;
+}
+
+void RespServer::DeliverCompletions() {
+  for (Completions::Reply& reply : completions_->Take()) {
+    auto it = connections_.find(reply.fd);
+    if (it == connections_.end() || it->second->id != reply.connection_id) continue;  // gone
+    Connection* c = it->second.get();
+    c->write_in_flight = false;
+    total_pending_ += reply.bytes.size();
+    c->output.append(reply.bytes);
+    if (!Serve(c)) CloseConnection(reply.fd, c->protocol_error);
+  }
 }
 
 void RespServer::UpdateInterest(Connection* c) {

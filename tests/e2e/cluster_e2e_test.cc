@@ -1,7 +1,7 @@
 // End-to-end: an origin and three edges as real processes from a cluster config, under a
 // write load spread over every node, with an edge and then the origin killed (SIGKILL)
 // and restarted. Afterwards every acknowledged write is on every node and all replicas
-// hold identical data, which each node's RESP read port serves too.
+// hold identical data, which each node's RESP port serves too.
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -151,7 +151,7 @@ TEST_F(ClusterE2eTest, KillingAnEdgeAndTheOriginUnderLoadLosesNoAcknowledgedWrit
   }
   EXPECT_EQ(missing, 0) << "of " << acknowledged.size() << " acknowledged writes";
 
-  // The same writes over each node's RESP read port, 100 keys per HMGET.
+  // The same writes over each node's RESP port, 100 keys per HMGET.
   for (const char* id : kNodes) {
     absl::StatusOr<std::unique_ptr<bench::RedisClient>> resp =
         bench::RedisClient::Connect(nodes_[id]->resp_address(), absl::Seconds(20));

@@ -74,7 +74,7 @@ class NodeProcess {
 
   const std::string& grpc_address() const { return grpc_; }
   const std::string& metrics_address() const { return metrics_; }
-  // The RESP read port ("" if the node serves none).
+  // The RESP port ("" if the node serves none).
   const std::string& resp_address() const { return resp_; }
   ChildProcess& process() { return *process_; }
   const std::string& log_path() const { return log_path_; }

@@ -1,4 +1,4 @@
-// The RESP read port of a node (node/resp_server.h), over loopback TCP: what it answers,
+// The RESP port of a node (node/resp_server.h), over loopback TCP: what it answers,
 // in what order, with which errors, and how it bounds connections and slow clients.
 
 #include <gmock/gmock.h>
@@ -10,9 +10,12 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/channel_factory.h"
 #include "common/socket.h"
 #include "common/testing/status_matchers.h"
+#include "node/forwarder.h"
 #include "node/resp_protocol.h"
 #include "node/resp_server.h"
 #include "tests/integration/node_fixture.h"
@@ -96,6 +99,16 @@ class RespPortTest : public NodeFixture {
     return r->text;
   }
 
+  // Sends a write and returns the sequence it answered (0 after a failed expectation).
+  uint64_t Write(const std::vector<absl::string_view>& command) {
+    absl::StatusOr<RespReply> r = resp_->Command(command);
+    EXPECT_THAT(r, IsOk());
+    if (!r.ok()) return 0;
+    EXPECT_EQ(r->type, RespReply::Type::kInteger) << r->text;
+    EXPECT_GT(r->integer, 0);
+    return r->type == RespReply::Type::kInteger ? static_cast<uint64_t>(r->integer) : 0;
+  }
+
   std::string ns_;
   std::unique_ptr<RedisClient> resp_;
   node::ServiceContext direct_context_;  // StartServer's
@@ -162,11 +175,13 @@ TEST_F(RespPortTest, ErrorsCarryTheApisTextsAndLimits) {
   EXPECT_EQ(hundred->elements.size(), 100u);
 
   EXPECT_EQ(ErrorOf({"HGET", ns_}), "ERR wrong number of arguments for 'hget' command");
-  EXPECT_THAT(ErrorOf({"SET", "k", "v"}),
-              HasSubstr("READONLY this port serves reads; write through the gRPC API"));
+  EXPECT_EQ(ErrorOf({"SET", "k", "v"}),
+            "READONLY SET is not served: write with KV.PUT and KV.DELETE on the origin's RESP "
+            "port, or through the gRPC API");
   EXPECT_THAT(ErrorOf({"FLUSHALL"}), HasSubstr("READONLY"));
   EXPECT_EQ(ErrorOf({"GET", "k"}),
-            "ERR unknown command 'GET': this port serves HGET, HMGET, HEXISTS, PING and QUIT");
+            "ERR unknown command 'GET': this port serves HGET, HMGET, HEXISTS, KV.PUT, "
+            "KV.DELETE, PING and QUIT");
   // Nothing was written or lost by any of that.
   EXPECT_THAT(client_->Get(ns_, "k"), IsOkAndHolds(std::nullopt));
   EXPECT_THAT(resp_->Ping(), IsOk());
@@ -332,6 +347,192 @@ TEST_F(RespPortTest, RefusesConnectionsOverTheLimitAndDropsClientsThatStopReadin
   EXPECT_EQ(ReceiveUntil(*again, 7), "+PONG\r\n");
   (*server)->Stop();
   EXPECT_TRUE(ClosedByPeer(held[1]));
+}
+
+TEST_F(RespPortTest, WritesCommitDurablyAndAnswerTheirSequence) {
+  const uint64_t before = node_->store()->AppliedSequence();
+  const uint64_t put = Write({"KV.PUT", ns_, "small", "hello"});
+  EXPECT_GT(put, before);
+  // Answered once committed: the store has applied it, and every reader sees it.
+  EXPECT_GE(node_->store()->AppliedSequence(), put);
+  EXPECT_THAT(client_->Get(ns_, "small"), IsOkAndHolds(Optional(std::string("hello"))));
+  EXPECT_THAT(resp_->HGet(ns_, "small"), IsOkAndHolds(Optional(std::string("hello"))));
+
+  // Over the inline limit (1 KiB here): stored in chunks, as a gRPC Put does.
+  const std::string big = RandomBytes(20000, 11);
+  const uint64_t put_big = Write({"kv.put", ns_, "big", big});
+  EXPECT_GT(put_big, put);
+  EXPECT_THAT(client_->Get(ns_, "big"), IsOkAndHolds(Optional(big)));
+
+  // Options, in any case and order: they mean what Put's fields mean.
+  const int64_t expiration = absl::ToUnixSeconds(clock_.Now()) + 3600;
+  Write({"KV.PUT", ns_, "session", "token", "metadata", R"({"user":7})", "EXPIRATION",
+         absl::StrCat(expiration)});
+  absl::StatusOr<std::optional<ValueWithMetadata>> got = client_->GetWithMetadata(ns_, "session");
+  ASSERT_THAT(got, IsOk());
+  ASSERT_TRUE(got->has_value());
+  EXPECT_EQ((*got)->value, "token");
+  EXPECT_EQ((*got)->metadata, R"({"user":7})");
+  EXPECT_EQ((*got)->expiration, absl::FromUnixSeconds(expiration));
+  Write({"KV.PUT", ns_, "ttl", "v", "EXPIRATION_TTL", "60"});
+  got = client_->GetWithMetadata(ns_, "ttl");
+  ASSERT_THAT(got, IsOk());
+  ASSERT_TRUE(got->has_value());
+  EXPECT_EQ((*got)->expiration, absl::FromUnixSeconds(absl::ToUnixSeconds(clock_.Now()) + 60));
+
+  const uint64_t del = Write({"KV.DELETE", ns_, "small"});
+  EXPECT_GT(del, put_big);
+  EXPECT_THAT(client_->Get(ns_, "small"), IsOkAndHolds(std::nullopt));
+  Write({"KV.DELETE", ns_, "never-written"});  // as Workers KV: deleting nothing succeeds
+
+  const std::string metrics = MetricsText();
+  EXPECT_THAT(metrics, HasSubstr("kv_resp_commands_total{command=\"kv.put\",result=\"ok\"} 4"));
+  EXPECT_THAT(metrics,
+              HasSubstr("kv_resp_commands_total{command=\"kv.delete\",result=\"ok\"} 2"));
+}
+
+TEST_F(RespPortTest, WriteErrorsCarryThePutTextsAndStoreNothing) {
+  // The message kv.v1.KV/Put gives for the same bad put.
+  auto put_error = [&](const std::string& ns, const std::string& key, const std::string& value,
+                       const PutOptions& options = {}) {
+    absl::Status s = client_->Put(ns, key, value, options);
+    EXPECT_FALSE(s.ok());
+    return absl::StrCat("ERR ", s.message());
+  };
+  const std::string unknown_ns(32, 'a');
+  const std::string long_key(513, 'k');
+  EXPECT_EQ(ErrorOf({"KV.PUT", "nope", "k", "v"}), put_error("nope", "k", "v"));
+  EXPECT_EQ(ErrorOf({"KV.PUT", unknown_ns, "k", "v"}), "ERR namespace not found");
+  EXPECT_EQ(ErrorOf({"KV.PUT", ns_, long_key, "v"}), put_error(ns_, long_key, "v"));
+  EXPECT_EQ(ErrorOf({"KV.PUT", ns_, "", "v"}), put_error(ns_, "", "v"));
+  EXPECT_EQ(ErrorOf({"KV.DELETE", ns_, long_key}), put_error(ns_, long_key, "v"));
+  PutOptions short_ttl;
+  short_ttl.expiration_ttl = absl::Seconds(30);
+  EXPECT_EQ(ErrorOf({"KV.PUT", ns_, "k", "v", "EXPIRATION_TTL", "30"}),
+            put_error(ns_, "k", "v", short_ttl));
+  PutOptions big_metadata;
+  big_metadata.metadata = absl::StrCat("\"", std::string(1100, 'm'), "\"");
+  EXPECT_EQ(ErrorOf({"KV.PUT", ns_, "k", "v", "METADATA", *big_metadata.metadata}),
+            put_error(ns_, "k", "v", big_metadata));
+  EXPECT_EQ(ErrorOf({"KV.PUT", ns_, "k", "v", "EXPIRATION_TTL", "soon"}),
+            "ERR EXPIRATION_TTL must be an integer number of seconds, not 'soon'");
+  EXPECT_EQ(ErrorOf({"KV.PUT", ns_, "k", "v", "TTL", "60"}),
+            "ERR KV.PUT has no option 'TTL' (it takes EXPIRATION, EXPIRATION_TTL and METADATA)");
+  EXPECT_EQ(ErrorOf({"KV.PUT", ns_, "k", "v", "METADATA", "1", "metadata", "2"}),
+            "ERR KV.PUT option METADATA given twice");
+  EXPECT_EQ(ErrorOf({"KV.PUT", ns_, "k"}), "ERR wrong number of arguments for 'kv.put' command");
+  EXPECT_EQ(ErrorOf({"KV.PUT", ns_, "k", "v", "EXPIRATION"}),
+            "ERR wrong number of arguments for 'kv.put' command");
+  EXPECT_EQ(ErrorOf({"KV.DELETE", ns_}), "ERR wrong number of arguments for 'kv.delete' command");
+  // A value over the port's argument limit is a protocol error, named as such.
+  EXPECT_THAT(Exchange(absl::StrCat("*4\r\n$6\r\nKV.PUT\r\n$32\r\n", ns_,
+                                    "\r\n$1\r\nk\r\n$65537\r\n"),
+                       SIZE_MAX),
+              HasSubstr("at most 65536 bytes per argument"));
+
+  // Nothing was stored, and the connection still serves.
+  EXPECT_THAT(client_->Get(ns_, "k"), IsOkAndHolds(std::nullopt));
+  EXPECT_THAT(resp_->Ping(), IsOk());
+  EXPECT_THAT(MetricsText(),
+              HasSubstr("kv_resp_commands_total{command=\"kv.put\",result=\"error\"} 11"));
+}
+
+TEST_F(RespPortTest, PipelinedWritesAndReadsAnswerInOrderAndSeeEarlierWrites) {
+  // One stream: each command sees the writes before it, and replies keep their order
+  // though writes are answered from the committer thread.
+  const std::string big = RandomBytes(5000, 5);  // chunked here
+  std::vector<std::vector<std::string>> commands;
+  for (int i = 0; i < 50; ++i) {
+    const std::string value = i % 10 == 9 ? big : absl::StrCat("v", i);
+    commands.push_back({"KV.PUT", ns_, "k", value});
+    commands.push_back({"HGET", ns_, "k"});
+    if (i % 7 == 6) {
+      commands.push_back({"KV.DELETE", ns_, "k"});
+      commands.push_back({"HEXISTS", ns_, "k"});
+    }
+  }
+  commands.push_back({"PING"});
+  std::string bytes;
+  for (const auto& c : commands) {
+    absl::StrAppend(&bytes, "*", c.size(), "\r\n");
+    for (const std::string& a : c) absl::StrAppend(&bytes, "$", a.size(), "\r\n", a, "\r\n");
+  }
+  absl::StatusOr<Socket> s = ConnectTcp(node_->resp_address(), absl::Now() + kTimeout);
+  ASSERT_THAT(s, IsOk());
+  ASSERT_THAT(SendAll(s->fd(), bytes, absl::Now() + kTimeout), IsOk());
+  // Read every reply; the writes' sequences must rise and the reads must match.
+  std::string got;
+  size_t pos = 0;
+  uint64_t last_sequence = 0;
+  std::string last_value;
+  char buffer[64 * 1024];
+  const absl::Time deadline = absl::Now() + kTimeout;
+  // Ensures `n` unread bytes are buffered.
+  auto need = [&](size_t n) {
+    while (got.size() < pos + n) {
+      absl::StatusOr<size_t> r = ReceiveSome(s->fd(), buffer, sizeof(buffer), deadline);
+      if (!r.ok()) return false;
+      got.append(buffer, *r);
+    }
+    return true;
+  };
+  auto next_line = [&]() -> std::string {
+    for (;;) {
+      const size_t eol = got.find("\r\n", pos);
+      if (eol != std::string::npos) {
+        std::string line = got.substr(pos, eol - pos);
+        pos = eol + 2;
+        return line;
+      }
+      if (!need(got.size() - pos + 1)) return "<closed>";
+    }
+  };
+  for (const auto& c : commands) {
+    const std::string line = next_line();
+    if (c[0] == "KV.PUT" || c[0] == "KV.DELETE") {
+      ASSERT_EQ(line[0], ':') << line;
+      uint64_t sequence = 0;
+      ASSERT_TRUE(absl::SimpleAtoi(line.substr(1), &sequence)) << line;
+      EXPECT_GT(sequence, last_sequence);
+      last_sequence = sequence;
+      last_value = c[0] == "KV.PUT" ? c[3] : "";
+    } else if (c[0] == "HGET") {
+      ASSERT_EQ(line, absl::StrCat("$", last_value.size()));
+      ASSERT_TRUE(need(last_value.size() + 2));
+      const std::string value = got.substr(pos, last_value.size());
+      pos += last_value.size() + 2;
+      EXPECT_EQ(value, last_value);
+    } else if (c[0] == "HEXISTS") {
+      EXPECT_EQ(line, ":0");
+    } else {
+      EXPECT_EQ(line, "+PONG");
+    }
+  }
+}
+
+TEST_F(RespPortTest, AnEdgeRefusesWritesAndStoresNothing) {
+  // A server whose context has a forwarder is an edge's.
+  std::unique_ptr<ChannelFactory> channels = MakeTcpChannelFactory();
+  node::Forwarder forwarder(channels.get(), PeerAddress{"origin", "", "127.0.0.1:1"},
+                            node_->store(), absl::Seconds(1), nullptr);
+  direct_context_.forwarder = &forwarder;
+  absl::StatusOr<std::unique_ptr<node::RespServer>> edge = StartServer({});
+  ASSERT_THAT(edge, IsOk());
+  absl::StatusOr<std::unique_ptr<RedisClient>> c =
+      RedisClient::Connect((*edge)->address(), kTimeout);
+  ASSERT_THAT(c, IsOk());
+  for (const std::vector<absl::string_view>& command :
+       std::vector<std::vector<absl::string_view>>{{"KV.PUT", ns_, "k", "v"},
+                                                   {"KV.DELETE", ns_, "k"}}) {
+    absl::StatusOr<RespReply> r = (*c)->Command(command);
+    ASSERT_THAT(r, IsOk());
+    EXPECT_EQ(r->type, RespReply::Type::kError);
+    EXPECT_THAT(r->text, HasSubstr(absl::StrCat("READONLY this edge does not take writes on its "
+                                                "RESP port: send ",
+                                                command[0], " to the origin's")));
+  }
+  EXPECT_THAT(client_->Get(ns_, "k"), IsOkAndHolds(std::nullopt));
+  (*edge)->Stop();
 }
 
 }  // namespace

@@ -133,6 +133,11 @@ absl::Status ValidateOptions(const BenchOptions& o) {
     return absl::InvalidArgumentError(
         "--edge-reads resp needs --mode propagation and --backend edgekv");
   }
+  if (!o.origin_resp.empty() &&
+      (o.backend != Backend::kEdgeKv || o.mode != Mode::kPropagation)) {
+    return absl::InvalidArgumentError(
+        "--origin-resp needs --mode propagation and --backend edgekv");
+  }
   if (o.mode == Mode::kPropagation) {
     absl::Status s = ValidatePropagationOptions(o);
     if (!s.ok()) return s;

@@ -72,10 +72,12 @@ struct BenchOptions {
   Backend backend = Backend::kEdgeKv;
   // host:port of every edge (Redis: every replica); each gets its own poller.
   std::vector<std::string> edges;
-  // EdgeKV: read the edges over their RESP read port (HGET <namespace> <key>; `edges` are
-  // then those ports) instead of kv.v1.KV/Get. Writes go to the origin over gRPC either
-  // way.
+  // EdgeKV: read the edges over their RESP port (HGET <namespace> <key>; `edges` are
+  // then those ports) instead of kv.v1.KV/Get.
   bool edge_reads_resp = false;
+  // EdgeKV: if set, the origin's RESP port: writes are KV.PUT there instead of
+  // kv.v1.KV/Put (the namespace is still set up through `endpoint`).
+  std::string origin_resp;
   // Writes per second issued by the one writer, on an absolute schedule (write i is due
   // at start + i / rate); rate * (warmup + duration) writes in all.
   double rate = 1000;

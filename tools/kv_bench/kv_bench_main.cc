@@ -68,7 +68,7 @@ constexpr char kFooter[] = R"txt(Examples:
   # propagation: 1000 writes/s for 30 s to the origin, visibility on two edges
   kv-bench --mode propagation --endpoint 127.0.0.1:7500 \
            --edges 127.0.0.1:7501,127.0.0.1:7502 --rate 1000 --duration 30
-  # the same, reading the edges on their RESP read ports (HGET <namespace> <key>)
+  # the same, reading the edges on their RESP ports (HGET <namespace> <key>)
   kv-bench --mode propagation --endpoint 127.0.0.1:7500 --edge-reads resp \
            --edges 127.0.0.1:6501,127.0.0.1:6502 --rate 1000 --duration 30
   # the same against a Redis master and its replicas
@@ -89,7 +89,7 @@ to the moment it is readable on each edge:
     "late" counts writes started > 1 ms after their due time; the achieved rate is
     acknowledged writes / time from the end of the warmup to the last write's return.
     Acknowledged = when the Put (Redis: SET) returned.
-  - One poller per edge, one Get (--edge-reads resp: HGET on the edge's RESP read port;
+  - One poller per edge, one Get (--edge-reads resp: HGET on the edge's RESP port;
     Redis: GET) in flight, reads the oldest acknowledged
     write (in commit order) not yet seen there; after a hit it reads 1, 3, 7, ... writes further ahead
     (never past the newest acknowledged) to find the end of a batch; when it has seen
@@ -117,7 +117,7 @@ std::string NewRunId() {
 
 // Builds the stores, runs the propagation measurement and prints its report; returns
 // the exit status (see the header comment).
-// Connects to a Redis node, or to an EdgeKV node's RESP read port (`hash`: the namespace
+// Connects to a Redis node, or to an EdgeKV node's RESP port (`hash`: the namespace
 // HGET reads from), and checks it answers PING.
 absl::StatusOr<std::unique_ptr<kv::bench::PropagationStore>> ConnectRespStore(
     const std::string& endpoint, absl::Duration timeout, const std::string& hash = "") {
@@ -182,6 +182,17 @@ int RunPropagation(const kv::bench::BenchOptions& options, bool json,
       namespace_id = *id;
     }
     for (int w = 0; w < options.writers; ++w) {
+      if (!options.origin_resp.empty()) {
+        absl::StatusOr<std::unique_ptr<kv::bench::PropagationStore>> writer =
+            ConnectRespStore(options.origin_resp, timeout, namespace_id);
+        if (!writer.ok()) {
+          std::fprintf(stderr, "kv-bench: cannot use the origin's RESP port %s: %s\n",
+                       options.origin_resp.c_str(), writer.status().ToString().c_str());
+          return 1;
+        }
+        writers.push_back(std::move(*writer));
+        continue;
+      }
       writers.push_back(std::make_unique<kv::bench::KvPropagationStore>(call_options, namespace_id));
     }
     for (const std::string& endpoint : options.edges) {
@@ -189,7 +200,7 @@ int RunPropagation(const kv::bench::BenchOptions& options, bool json,
         absl::StatusOr<std::unique_ptr<kv::bench::PropagationStore>> edge =
             ConnectRespStore(endpoint, timeout, namespace_id);
         if (!edge.ok()) {
-          std::fprintf(stderr, "kv-bench: cannot use the RESP read port %s: %s\n",
+          std::fprintf(stderr, "kv-bench: cannot use the RESP port %s: %s\n",
                        endpoint.c_str(), edge.status().ToString().c_str());
           return 1;
         }
@@ -281,9 +292,13 @@ int Run(int argc, char** argv) {
       ->check(CLI::IsMember({"edgekv", "redis"}));
   app.add_option("--edge-reads", edge_reads,
                  "Propagation, EdgeKV: how pollers read the edges: grpc (kv.v1.KV/Get) or resp "
-                 "(HGET on each edge's RESP read port; --edges are then those ports)")
+                 "(HGET on each edge's RESP port; --edges are then those ports)")
       ->capture_default_str()
       ->check(CLI::IsMember({"grpc", "resp"}));
+  app.add_option("--origin-resp", options.origin_resp,
+                 "Propagation, EdgeKV: write with KV.PUT on the origin's RESP port at this "
+                 "HOST:PORT instead of kv.v1.KV/Put (the namespace is still set up over "
+                 "--endpoint)");
   app.add_option("--drain", drain_s,
                  "Propagation: seconds to keep polling after the last write for writes not "
                  "yet seen everywhere (ends early once all are seen)")

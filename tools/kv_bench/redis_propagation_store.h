@@ -2,9 +2,10 @@
 #define KV_TOOLS_KV_BENCH_REDIS_PROPAGATION_STORE_H_
 
 // PropagationStore over one Redis connection: Write is SET (on the master), IsVisible is
-// GET (on a replica; a key is visible when GET returns a value). Given a hash, IsVisible
-// is HGET <hash> <key> instead: how an EdgeKV node's RESP read port reads a key of a
-// namespace.
+// GET (on a replica; a key is visible when GET returns a value). Given a hash, it speaks
+// to an EdgeKV node's RESP port with the hash as the namespace: Write is KV.PUT <hash>
+// <key> <value> (on the origin; it answers with the commit's sequence), IsVisible is
+// HGET <hash> <key>.
 //
 // Thread safety: not thread-safe (one RedisClient, one connection).
 
@@ -24,7 +25,8 @@ class RedisPropagationStore final : public PropagationStore {
 
   // SETs `key`; returns 0 (Redis reports no commit sequence) once the master answered
   // +OK (in memory: Redis acknowledges before any fsync, and the benchmark's servers run
-  // without persistence).
+  // without persistence). With a hash: KV.PUT, and the sequence the origin answered
+  // once the write was durable.
   absl::StatusOr<uint64_t> Write(const std::string& key, const std::string& value) override;
   // GETs `key` (HGETs it from the hash, if given): true if it has a value.
   absl::StatusOr<bool> IsVisible(const std::string& key) override;
