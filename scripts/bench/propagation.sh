@@ -8,9 +8,9 @@
 #   a) LAN: cluster-configs/local-1+8.yaml (origin + 8 edges) with the latency model off,
 #      on free ports in a temp dir, against Redis 7 on loopback (a master and 8 replicas
 #      without persistence); RATE writes/s for DURATION s, RUNS rounds. Each round makes
-#      three runs in a row: EdgeKV with kv-bench reading the edges on their RESP read port
-#      (HGET, as it reads Redis's replicas with GET), Redis (SET on the master, GET on the
-#      replicas), and EdgeKV read with kv.v1.KV/Get over gRPC. Interleaving spreads a
+#      three runs in a row: EdgeKV over its RESP ports (KV.PUT on the origin's, HGET on the
+#      edges', as kv-bench uses Redis: SET on the master, GET on the replicas), Redis, and
+#      EdgeKV over gRPC (kv.v1.KV/Put and Get, the SDK's API). Interleaving spreads a
 #      shared machine's noisy stretches over all three.
 #   a2) (COMPARE_GRPC=1) the LAN cluster again with its edges following over gRPC.
 #   c) The same config with its three-region latency model on (as shipped); the p99
@@ -31,7 +31,8 @@
 # POLL_INTERVAL_US (0: kv-bench --poll-interval-us; raise it to take fewer reads from the
 # edges at the cost of resolution),
 # EDGE_READS (resp: how kv-bench reads the edges in a, a2, c, d and e; grpc reads them
-# with kv.v1.KV/Get and skips a's third run), COMPARE_GRPC (0; 1 adds section a2: the LAN cluster again with
+# with kv.v1.KV/Get and skips a's third run), WRITES (resp: where EDGE_READS is resp,
+# kv-bench writes with KV.PUT on the origin's RESP port; grpc: kv.v1.KV/Put always), COMPARE_GRPC (0; 1 adds section a2: the LAN cluster again with
 # replication.stream_transport: grpc, the same measurement, printed beside a),
 # CONFIG (<repo>/cluster-configs/local-1+8.yaml), RESULTS_DIR (if set, every kv-bench JSON
 # is kept there, with its per-write --trace-csv beside it), TMPDIR (where the temp dir
@@ -55,6 +56,7 @@ CATCHUP_SECONDS="${CATCHUP_SECONDS:-60}"
 DRAIN="${DRAIN:-30}"
 POLL_INTERVAL_US="${POLL_INTERVAL_US:-0}"
 EDGE_READS="${EDGE_READS:-resp}"
+WRITES="${WRITES:-resp}"
 READY_TIMEOUT_S=60       # a node or Redis instance must serve within this
 STOP_TIMEOUT_S=20        # SIGTERM -> SIGKILL
 CATCHUP_TIMEOUT_S=600    # an edge must catch up within this
@@ -64,6 +66,7 @@ die() { echo "propagation: error: $*" >&2; exit 1; }
 
 [[ "$RUNS" =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive integer"
 [[ "$EDGE_READS" == resp || "$EDGE_READS" == grpc ]] || die "EDGE_READS must be resp or grpc"
+[[ "$WRITES" == resp || "$WRITES" == grpc ]] || die "WRITES must be resp or grpc"
 for v in DURATION RATE WRITERS CATCHUP_SECONDS DRAIN POLL_INTERVAL_US; do
   [[ "${!v}" =~ ^[0-9]+([.][0-9]+)?$ ]] || die "$v must be a number"
 done
@@ -248,6 +251,9 @@ start_cluster() {
     if [[ "$role" == edge && "$EDGE_READS" == resp && "$resp" == - ]]; then
       die "edge $id of $CONFIG has no resp address (set one, or EDGE_READS=grpc)"
     fi
+    if [[ "$role" == origin && "$EDGE_READS" == resp && "$WRITES" == resp && "$resp" == - ]]; then
+      die "the origin of $CONFIG has no resp address (set one, or WRITES=grpc)"
+    fi
   done < <("$BIN_DIR/kv-node" --config "$dir/config.yaml" --list-nodes)
   for id in ${CLUSTER_IDS[$c]}; do start_node "$c" "$id"; done
   for id in ${CLUSTER_IDS[$c]}; do wait_ready "$c" "$id"; done
@@ -262,6 +268,15 @@ edge_addrs() {
     if [[ "$2" == resp ]]; then out+="${NODE_RESP[$1/$id]} "; else out+="${NODE_GRPC[$1/$id]} "; fi
   done
   echo "$out"
+}
+
+# write_flags CLUSTER READS: prints kv-bench's flags for how it writes to CLUSTER's origin:
+# KV.PUT on its RESP port when READS (how the edges are read) and WRITES are resp, else
+# nothing (kv.v1.KV/Put).
+write_flags() {
+  local id
+  [[ "$2" == resp && "$WRITES" == resp ]] || return 0
+  for id in $(role_ids "$1" origin); do echo "--origin-resp ${NODE_RESP[$1/$id]}"; done
 }
 
 # role_ids CLUSTER ROLE: prints the ids of CLUSTER's nodes with ROLE (origin, edge).
@@ -396,7 +411,10 @@ MEDIANS='def median: sort | if length % 2 == 1 then .[length / 2 | floor]
 declare -A MEASURED_S
 measure_run() {
   local name="$1" i="$2" origin="$3" edges="$4" c="${5:-}" oid="${6:-}" eids="${7:-}" t0
-  local extra=(--writers "$WRITERS" --edge-reads "${MEASURE_READS:-$EDGE_READS}")
+  local reads="${MEASURE_READS:-$EDGE_READS}"
+  local extra=(--writers "$WRITERS" --edge-reads "$reads")
+  # shellcheck disable=SC2207  # the flags are words without spaces
+  [[ -n "$c" ]] && extra+=($(write_flags "$c" "$reads"))
   [[ "$name" == redis* ]] && extra=(--backend redis)  # one writer: Redis reports no order
   # shellcheck disable=SC2086  # word-splitting the id list is intended
   [[ -n "$c" ]] && snapshot "$WORK/$name.before" "$c" "$oid" $eids
@@ -454,7 +472,7 @@ wait_caught_up() {
 
 section() { printf '\n== %s ==\n' "$*"; }
 
-ROW='  %-34s %9s %9s %9s %9s %11s %7s %9s\n'
+ROW='  %-38s %9s %9s %9s %9s %11s %7s %9s\n'
 print_header() {
   # shellcheck disable=SC2059
   printf "$ROW" "visible on ALL edges, ms (median)" p50 p90 p99 max "writes/s" never "read p50"
@@ -468,6 +486,12 @@ print_row() {
 
 echo "EdgeKV propagation benchmark: $RATE writes/s of 100-byte values, ${DURATION} s per run," \
   "$RUNS run(s) per setup; $(nproc) cores shared by every node and kv-bench; data under $WORK"
+
+# How section a's first EdgeKV run writes and reads.
+lan_label() {
+  if [[ "$EDGE_READS" == resp && "$WRITES" == resp ]]; then echo "KV.PUT and HGET over RESP"
+  else echo "gRPC Put, edges read over $EDGE_READS"; fi
+}
 
 # --- a) LAN, against Redis ---------------------------------------------------------------
 # The EdgeKV and Redis runs alternate (EdgeKV over RESP, Redis, EdgeKV over gRPC Gets, then
@@ -512,18 +536,18 @@ for run in $(seq "$RUNS"); do
   fi
 done
 stop_pids "${REDIS_PIDS[@]}"
-echo "  EdgeKV, edges read over $EDGE_READS:"
+echo "  EdgeKV, $(lan_label):"
 measure_report lan lan "$LAN_ORIGIN" "${LAN_EDGES[*]}"
 if [[ "$EDGE_READS" == resp ]]; then
-  echo "  EdgeKV, edges read over gRPC:"
+  echo "  EdgeKV, writes and reads over gRPC:"
   measure_report langet lan "$LAN_ORIGIN" "${LAN_EDGES[*]}"
 fi
 echo "  Redis:"
 measure_report redis
 print_header
-print_row "EdgeKV LAN, edges read over $EDGE_READS" lan
+print_row "EdgeKV LAN, $(lan_label)" lan
 print_row "Redis (1 master + 8 replicas)" redis
-[[ "$EDGE_READS" == resp ]] && print_row "EdgeKV LAN, edges read over gRPC" langet
+[[ "$EDGE_READS" == resp ]] && print_row "EdgeKV LAN, gRPC Put and Get" langet
 IFS=$'\t' read -r e50 _ e99 emax _ < <(medians lan)
 IFS=$'\t' read -r r50 _ r99 rmax _ < <(medians redis)
 awk -v e50="$e50" -v e99="$e99" -v emax="$emax" -v r50="$r50" -v r99="$r99" -v rmax="$rmax" '
@@ -595,8 +619,9 @@ section "d) Catch-up: stop $VICTIM (SIGTERM), ${CATCHUP_SECONDS} s of $RATE writ
 seq_before="$(applied_seq "${NODE_METRICS[lan/$VICTIM]}")"
 stop_pids "${NODE_PID[lan/$VICTIM]}"
 log "catch-up: $VICTIM stopped at sequence $seq_before; writing to the other edges"
+# shellcheck disable=SC2046  # the flags are words without spaces
 bench "$WORK/catchup.json" "${NODE_GRPC[lan/$LAN_ORIGIN]}" "$OTHERS" "$CATCHUP_SECONDS" \
-  --writers "$WRITERS" --edge-reads "$EDGE_READS"
+  --writers "$WRITERS" --edge-reads "$EDGE_READS" $(write_flags lan "$EDGE_READS")
 jq -r --arg run "while $VICTIM was down" "$RUN_LINE" "$WORK/catchup.json"
 target="$(applied_seq "$ORIGIN_METRICS")"
 t0="$EPOCHREALTIME"
@@ -621,8 +646,9 @@ anon_before="$(rss_anon "$ORIGIN_PID")"
 seq_frozen="$(applied_seq "${NODE_METRICS[lan/$FROZEN]}")"
 kill -STOP "${NODE_PID[lan/$FROZEN]}"
 log "memory: $FROZEN frozen; writing to the other edges"
+# shellcheck disable=SC2046
 bench "$WORK/frozen.json" "${NODE_GRPC[lan/$LAN_ORIGIN]}" "$OTHERS" "$CATCHUP_SECONDS" \
-  --writers "$WRITERS" --edge-reads "$EDGE_READS" \
+  --writers "$WRITERS" --edge-reads "$EDGE_READS" $(write_flags lan "$EDGE_READS") \
   --node-pid "$ORIGIN_PID"
 anon_after="$(rss_anon "$ORIGIN_PID")"
 jq -r --arg run "while $FROZEN was frozen" "$RUN_LINE" "$WORK/frozen.json"
