@@ -120,6 +120,36 @@ TEST_F(ClusterE2eTest, KillingAnEdgeAndTheOriginUnderLoadLosesNoAcknowledgedWrit
       }
     });
   }
+  // And one more through the origin's RESP port (KV.PUT): an acknowledgement there is as
+  // durable as a Put's. It reconnects after each failure (the origin restarts on the
+  // same port).
+  const std::string origin_resp = nodes_["origin"]->resp_address();
+  std::atomic<int> resp_acks{0};
+  writers.emplace_back([&] {
+    std::unique_ptr<bench::RedisClient> resp;
+    for (int i = 0; !stop; ++i) {
+      if (resp == nullptr) {
+        absl::StatusOr<std::unique_ptr<bench::RedisClient>> c =
+            bench::RedisClient::Connect(origin_resp, absl::Seconds(5));
+        if (c.ok()) resp = std::move(*c);
+      }
+      const std::string key = absl::StrCat("resp/", i);
+      const std::string value = absl::StrCat("value-resp-", i);
+      absl::StatusOr<bench::RespReply> reply =
+          resp ? resp->Command({"KV.PUT", ns->id, key, value})
+               : absl::StatusOr<bench::RespReply>(absl::UnavailableError("not connected"));
+      if (reply.ok() && reply->type == bench::RespReply::Type::kInteger) {
+        std::lock_guard<std::mutex> lock(mu);
+        acknowledged[key] = value;
+        ++acks;
+        ++resp_acks;
+      } else {
+        resp.reset();
+        ++failures;
+        absl::SleepFor(absl::Milliseconds(20));
+      }
+    }
+  });
   auto acks_reach = [&](int n) { return WaitFor([&] { return acks.load() >= n; }, absl::Seconds(120)); };
   ASSERT_TRUE(acks_reach(500));
   Kill("edge-2");  // its writer now fails until it is back
@@ -178,6 +208,7 @@ TEST_F(ClusterE2eTest, KillingAnEdgeAndTheOriginUnderLoadLosesNoAcknowledgedWrit
     EXPECT_EQ(resp_missing, 0) << "acknowledged writes not served over RESP by " << id;
   }
   EXPECT_GE(acknowledged.size(), 2500u);
+  EXPECT_GT(resp_acks.load(), 0);
   EXPECT_GT(failures.load(), 0);  // the kills were felt
 }
 

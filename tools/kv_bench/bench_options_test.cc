@@ -125,6 +125,20 @@ TEST(BenchOptionsTest, EdgeReadsOverRespOnlyForEdgeKvPropagation) {
             std::string::npos);
 }
 
+TEST(BenchOptionsTest, OriginRespWritesOnlyForEdgeKvPropagation) {
+  BenchOptions o = Propagation();
+  o.origin_resp = "127.0.0.1:6500";
+  EXPECT_TRUE(ValidateOptions(o).ok());
+  o.writers = 16;  // KV.PUT answers with the sequence, which orders several writers
+  EXPECT_TRUE(ValidateOptions(o).ok());
+  o.writers = 1;
+  o.backend = Backend::kRedis;
+  EXPECT_NE(std::string(ValidateOptions(o).message()).find("--origin-resp"), std::string::npos);
+  o.backend = Backend::kEdgeKv;
+  o.mode = Mode::kGet;
+  EXPECT_NE(std::string(ValidateOptions(o).message()).find("--origin-resp"), std::string::npos);
+}
+
 TEST(BenchOptionsTest, RedisOnlyMeasuresPropagation) {
   BenchOptions o = Propagation();
   o.backend = Backend::kRedis;

@@ -245,6 +245,29 @@ TEST(RedisClientTest, HGetAndTheStoreThatPollsWithIt) {
                           ElementsAre("HGET", "ns", "c"), ElementsAre("HGET", "ns", "d")));
 }
 
+// With a namespace the store writes with KV.PUT (an EdgeKV origin's RESP port) and
+// returns the sequence the origin answered; anything else is an error.
+TEST(RedisClientTest, TheStoreWritesWithKvPutAndReturnsItsSequence) {
+  FakeRedisServer server;
+  server.Reply({":42\r\n"});
+  server.Reply({"-READONLY this edge does not take writes\r\n"});
+  server.Reply({"+OK\r\n"});
+  std::unique_ptr<RedisClient> client = MustConnect(server);
+  ASSERT_NE(client, nullptr);
+  RedisPropagationStore store(std::move(client), "ns");
+  absl::StatusOr<uint64_t> sequence = store.Write("k", "v");
+  ASSERT_TRUE(sequence.ok()) << sequence.status();
+  EXPECT_EQ(*sequence, 42u);
+  absl::StatusOr<uint64_t> refused = store.Write("k", "v");
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(refused.status().message()), HasSubstr("READONLY"));
+  absl::StatusOr<uint64_t> odd = store.Write("k", "v");
+  EXPECT_EQ(odd.status().code(), absl::StatusCode::kInternal);
+  EXPECT_THAT(server.commands(), ElementsAre(ElementsAre("KV.PUT", "ns", "k", "v"),
+                                             ElementsAre("KV.PUT", "ns", "k", "v"),
+                                             ElementsAre("KV.PUT", "ns", "k", "v")));
+}
+
 TEST(RedisClientTest, ReadsBinaryValuesDeliveredInPieces) {
   FakeRedisServer server;
   // A value holding CRLF, split inside the length line, the body and the terminator.
