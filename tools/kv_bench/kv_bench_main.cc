@@ -71,6 +71,9 @@ constexpr char kFooter[] = R"txt(Examples:
   # the same, reading the edges on their RESP ports (HGET <namespace> <key>)
   kv-bench --mode propagation --endpoint 127.0.0.1:7500 --edge-reads resp \
            --edges 127.0.0.1:6501,127.0.0.1:6502 --rate 1000 --duration 30
+  # the same, writing with KV.PUT on the origin's RESP port too (as Redis is written)
+  kv-bench --mode propagation --endpoint 127.0.0.1:7500 --origin-resp 127.0.0.1:6500 \
+           --edge-reads resp --edges 127.0.0.1:6501,127.0.0.1:6502 --writers 16
   # the same against a Redis master and its replicas
   kv-bench --mode propagation --backend redis --endpoint 127.0.0.1:6379 \
            --edges 127.0.0.1:6380,127.0.0.1:6381 --rate 1000 --duration 30
@@ -88,7 +91,7 @@ to the moment it is readable on each edge:
     commit order is the replication sequence each acknowledgement carries.
     "late" counts writes started > 1 ms after their due time; the achieved rate is
     acknowledged writes / time from the end of the warmup to the last write's return.
-    Acknowledged = when the Put (Redis: SET) returned.
+    Acknowledged = when the Put (--origin-resp: KV.PUT; Redis: SET) returned.
   - One poller per edge, one Get (--edge-reads resp: HGET on the edge's RESP port;
     Redis: GET) in flight, reads the oldest acknowledged
     write (in commit order) not yet seen there; after a hit it reads 1, 3, 7, ... writes further ahead
