@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <utility>
+#include <variant>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
@@ -47,7 +48,8 @@ absl::StatusOr<int64_t> ParseSeconds(absl::string_view option, absl::string_view
   int64_t v = 0;
   if (!absl::SimpleAtoi(text, &v)) {
     return absl::InvalidArgumentError(
-        absl::StrCat(option, " must be an integer number of seconds, not '", text.substr(0, 64), "'"));
+        absl::StrCat(option, " must be an integer number of seconds, not '", text.substr(0, 64),
+                     "'"));
   }
   return v;
 }
@@ -221,7 +223,8 @@ bool RespCommands::Execute(const std::vector<absl::string_view>& args, std::stri
     }
   }
   AppendError(absl::StrCat("ERR unknown command '", args[0].substr(0, 64),
-                           "': this port serves HGET, HMGET, HEXISTS, KV.PUT, KV.DELETE, PING and QUIT"),
+                           "': this port serves HGET, HMGET, HEXISTS, KV.PUT, KV.DELETE, PING "
+                           "and QUIT"),
               out);
   return true;
 }
@@ -231,11 +234,9 @@ absl::StatusOr<RespWrite> RespCommands::ParseWrite(
   // The checks and their order are Put's and Delete's: namespace, key, value size,
   // metadata, expiration.
   KV_RETURN_IF_ERROR(ctx_->CheckNamespace(args[1]));
-  RespWrite write;
   if (command == Command::kKvDelete) {
     KV_RETURN_IF_ERROR(ValidateKey(args[2]));
-    write.del = storage::DeleteValue{std::string(args[1]), std::string(args[2])};
-    return write;
+    return storage::DeleteValue{std::string(args[1]), std::string(args[2])};
   }
   kv::v1::PutRequest request;
   request.set_key(std::string(args[2]));
@@ -260,18 +261,18 @@ absl::StatusOr<RespWrite> RespCommands::ParseWrite(
     }
   }
   KV_ASSIGN_OR_RETURN(PutOptions options, ValidatePut(request, ctx_->clock->Now()));
-  write.is_put = true;
-  write.put.ns_id = std::string(args[1]);
-  write.put.key = std::string(args[2]);
-  write.put.inline_value = std::string(args[3]);
-  write.put.expiration = options.expiration;
-  write.put.metadata = std::move(options.metadata);
-  return write;
+  storage::PutValue put;
+  put.ns_id = std::string(args[1]);
+  put.key = std::string(args[2]);
+  put.inline_value = std::string(args[3]);
+  put.expiration = options.expiration;
+  put.metadata = std::move(options.metadata);
+  return put;
 }
 
 void RespCommands::Commit(RespWrite write, ReplyDone done) const {
-  if (!write.is_put) {
-    return CommitMutation(Command::kKvDelete, storage::Mutation{std::move(write.del)},
+  if (auto* del = std::get_if<storage::DeleteValue>(&write)) {
+    return CommitMutation(Command::kKvDelete, storage::Mutation{std::move(*del)},
                           std::move(done));
   }
   // As Put: a value over the store's inline limit is stored in chunks first. The builder
@@ -283,31 +284,28 @@ void RespCommands::Commit(RespWrite write, ReplyDone done) const {
   };
   auto op = std::make_shared<Op>();
   op->builder = ctx_->store->NewValueBuilder();
-  op->put = std::move(write.put);
+  op->put = std::move(std::get<storage::PutValue>(write));
   op->done = std::move(done);
-  if (ctx_->metrics) ctx_->metrics->AddValueBytesIn(static_cast<int64_t>(op->put.inline_value.size()));
-  auto finish = [this, op] {
-    op->builder->Finish([this, op](absl::StatusOr<storage::ValueRef> value) {
-      if (!value.ok()) {
-        Count(Command::kKvPut, false);
-        op->done(StatusReply(value.status()));
-        return;
-      }
+  if (ctx_->metrics) {
+    ctx_->metrics->AddValueBytesIn(static_cast<int64_t>(op->put.inline_value.size()));
+  }
+  auto fail = [this, op](const absl::Status& s) {
+    Count(Command::kKvPut, false);
+    op->done(StatusReply(s));
+  };
+  auto finish = [this, op, fail] {
+    op->builder->Finish([this, op, fail](absl::StatusOr<storage::ValueRef> value) {
+      if (!value.ok()) return fail(value.status());
       op->put.inline_value = std::move(value->inline_value);
       op->put.blob = value->blob;
       CommitMutation(Command::kKvPut, storage::Mutation{std::move(op->put)}, std::move(op->done));
     });
   };
+  // The builder takes its own copy; the put gets the value back from Finish.
   const std::string value = std::exchange(op->put.inline_value, {});
-  const bool buffered = op->builder->Append(value, [this, op, finish](absl::Status s) {
-    if (!s.ok()) {
-      Count(Command::kKvPut, false);
-      op->done(StatusReply(s));
-      return;
-    }
+  if (op->builder->Append(value, [fail, finish](absl::Status s) { s.ok() ? finish() : fail(s); })) {
     finish();
-  });
-  if (buffered) finish();
+  }
 }
 
 void RespCommands::CommitMutation(Command command, storage::Mutation mutation,

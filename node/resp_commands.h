@@ -30,6 +30,7 @@
 
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "absl/functional/any_invocable.h"
@@ -46,12 +47,9 @@ class Counter;
 
 namespace kv::node {
 
-// A write a command asks for: the server hands it to RespCommands::Commit.
-struct RespWrite {
-  bool is_put = false;  // KV.PUT (else KV.DELETE)
-  storage::PutValue put;
-  storage::DeleteValue del;
-};
+// A write a command asks for (KV.PUT or KV.DELETE): the server hands it to
+// RespCommands::Commit.
+using RespWrite = std::variant<storage::PutValue, storage::DeleteValue>;
 
 class RespCommands {
  public:

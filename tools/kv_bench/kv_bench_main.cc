@@ -118,10 +118,8 @@ std::string NewRunId() {
   return absl::StrFormat("%08x", absl::Uniform<uint32_t>(gen));
 }
 
-// Builds the stores, runs the propagation measurement and prints its report; returns
-// the exit status (see the header comment).
 // Connects to a Redis node, or to an EdgeKV node's RESP port (`hash`: the namespace
-// HGET reads from), and checks it answers PING.
+// it reads with HGET and writes with KV.PUT), and checks it answers PING.
 absl::StatusOr<std::unique_ptr<kv::bench::PropagationStore>> ConnectRespStore(
     const std::string& endpoint, absl::Duration timeout, const std::string& hash = "") {
   absl::StatusOr<std::unique_ptr<kv::bench::RedisClient>> client =
@@ -131,6 +129,8 @@ absl::StatusOr<std::unique_ptr<kv::bench::PropagationStore>> ConnectRespStore(
   return std::make_unique<kv::bench::RedisPropagationStore>(std::move(*client), hash);
 }
 
+// Builds the stores, runs the propagation measurement and prints its report; returns
+// the exit status (see the header comment).
 int RunPropagation(const kv::bench::BenchOptions& options, bool json,
                    const std::string& trace_csv) {
   // Written to FILE.tmp, opened first so a path that cannot be written fails before a
