@@ -16,6 +16,7 @@
 #include "common/validation.h"
 #include "storage/keys.h"
 #include "storage/leveldb_status.h"
+#include "storage/preallocating_env.h"
 
 namespace kv::storage {
 namespace {
@@ -130,7 +131,9 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options,
     return absl::InvalidArgumentError("storage: write_buffer_jitter must be between 0 and 0.5");
   }
   std::unique_ptr<Store> store(new Store(options, clock));
-  leveldb::Env* env = options.env != nullptr ? options.env : leveldb::Env::Default();
+  // On the real file system, synced commits go to write-ahead logs written inside their
+  // size (see PreallocatingEnv).
+  leveldb::Env* env = options.env != nullptr ? options.env : PreallocatingEnv::Default();
   env->CreateDir(options.path);  // ignore "exists"; Open reports real problems
 
   store->block_cache_.reset(leveldb::NewLRUCache(options.block_cache_bytes));

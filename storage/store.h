@@ -57,7 +57,8 @@ size_t JitteredWriteBuffer(size_t base, double jitter, absl::BitGenRef gen);
 struct StoreOptions {
   // Directory of the LevelDB database; created if missing.
   std::string path;
-  // File system to use; nullptr means the real one. Tests pass leveldb::NewMemEnv().
+  // File system to use; nullptr means the real one, with write-ahead logs preallocated
+  // (PreallocatingEnv). Tests pass leveldb::NewMemEnv().
   leveldb::Env* env = nullptr;
   // Stamped as the origin of mutations this node commits.
   std::string node_id;
@@ -301,7 +302,6 @@ class Store {
 
   const StoreOptions options_;
   const Clock* const clock_;
-  std::unique_ptr<leveldb::Env> owned_env_;
   std::unique_ptr<leveldb::Cache> block_cache_;
   std::unique_ptr<const leveldb::FilterPolicy> filter_policy_;
   std::unique_ptr<leveldb::DB> db_;

@@ -1,0 +1,152 @@
+#include "storage/preallocating_env.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <utility>
+
+#include "absl/strings/match.h"
+
+namespace kv::storage {
+
+namespace {
+
+// Writes are gathered up to this size before they reach the file, as LevelDB's own
+// PosixWritableFile does: its log writer appends a record's header and payload apart.
+constexpr size_t kBufferBytes = 64 << 10;
+
+leveldb::Status IoError(const std::string& context, int error) {
+  return leveldb::Status::IOError(context, std::strerror(error));
+}
+
+// Writes all of `data` at `offset`, retrying short writes and EINTR.
+bool PwriteAll(int fd, const char* data, size_t size, off_t offset) {
+  while (size > 0) {
+    const ssize_t n = ::pwrite(fd, data, size, offset);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    data += n;
+    size -= static_cast<size_t>(n);
+    offset += n;
+  }
+  return true;
+}
+
+std::string DirName(const std::string& fname) {
+  const size_t slash = fname.rfind('/');
+  return slash == std::string::npos ? std::string(".") : fname.substr(0, slash);
+}
+
+class PreallocatedLogFile final : public leveldb::WritableFile {
+ public:
+  PreallocatedLogFile(std::string fname, int fd, size_t chunk_bytes)
+      : fname_(std::move(fname)), fd_(fd), chunk_bytes_(chunk_bytes) {
+    buffer_.reserve(kBufferBytes);
+  }
+
+  ~PreallocatedLogFile() override {
+    if (fd_ >= 0) Close();  // LevelDB may delete a file without closing it
+  }
+
+  leveldb::Status Append(const leveldb::Slice& data) override {
+    buffer_.append(data.data(), data.size());
+    if (buffer_.size() >= kBufferBytes) return WriteBuffer();
+    return leveldb::Status::OK();
+  }
+
+  leveldb::Status Flush() override { return WriteBuffer(); }
+
+  leveldb::Status Sync() override {
+    leveldb::Status s = WriteBuffer();
+    if (!s.ok()) return s;
+    if (!dir_synced_) {
+      // The file's name must be durable before a commit in it is acknowledged.
+      s = SyncDir();
+      if (!s.ok()) return s;
+      dir_synced_ = true;
+    }
+    if (::fdatasync(fd_) != 0) return IoError(fname_, errno);
+    return leveldb::Status::OK();
+  }
+
+  leveldb::Status Close() override {
+    leveldb::Status s = WriteBuffer();
+    // The zeros past the data are not part of the log: drop them.
+    if (::ftruncate(fd_, static_cast<off_t>(written_)) != 0 && s.ok()) s = IoError(fname_, errno);
+    if (::close(fd_) != 0 && s.ok()) s = IoError(fname_, errno);
+    fd_ = -1;
+    return s;
+  }
+
+ private:
+  leveldb::Status WriteBuffer() {
+    if (buffer_.empty()) return leveldb::Status::OK();
+    if (fd_ < 0) return leveldb::Status::IOError(fname_, "write after close");
+    const size_t end = written_ + buffer_.size();
+    if (!PwriteAll(fd_, buffer_.data(), buffer_.size(), static_cast<off_t>(written_))) {
+      return IoError(fname_, errno);
+    }
+    written_ = end;
+    buffer_.clear();
+    if (end > allocated_) {
+      // Zero-fill up to the next chunk boundary past the data, so the next commits are
+      // written inside the file's size. A crash between these two writes leaves the file
+      // ending at the data, as any append would.
+      const size_t target = (end / chunk_bytes_ + 1) * chunk_bytes_;
+      if (zeros_.size() < target - end) zeros_.resize(target - end, '\0');
+      if (!PwriteAll(fd_, zeros_.data(), target - end, static_cast<off_t>(end))) {
+        return IoError(fname_, errno);
+      }
+      allocated_ = target;
+    }
+    return leveldb::Status::OK();
+  }
+
+  leveldb::Status SyncDir() {
+    const std::string dir = DirName(fname_);
+    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return IoError(dir, errno);
+    leveldb::Status s;
+    if (::fsync(fd) != 0) s = IoError(dir, errno);
+    ::close(fd);
+    return s;
+  }
+
+  const std::string fname_;
+  int fd_;
+  const size_t chunk_bytes_;
+  std::string buffer_;     // appended, not yet written
+  size_t written_ = 0;     // bytes of log data in the file
+  size_t allocated_ = 0;   // the file's size: data, then zeros
+  std::string zeros_;      // a zero-filled source for extending
+  bool dir_synced_ = false;
+};
+
+}  // namespace
+
+PreallocatingEnv::PreallocatingEnv(leveldb::Env* target, size_t chunk_bytes)
+    : leveldb::EnvWrapper(target), chunk_bytes_(chunk_bytes > 0 ? chunk_bytes : kDefaultChunkBytes) {}
+
+leveldb::Status PreallocatingEnv::NewWritableFile(const std::string& fname,
+                                                  leveldb::WritableFile** result) {
+  if (!absl::EndsWith(fname, ".log")) return target()->NewWritableFile(fname, result);
+  const int fd = ::open(fname.c_str(), O_TRUNC | O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    *result = nullptr;
+    return IoError(fname, errno);
+  }
+  *result = new PreallocatedLogFile(fname, fd, chunk_bytes_);
+  return leveldb::Status::OK();
+}
+
+PreallocatingEnv* PreallocatingEnv::Default() {
+  static PreallocatingEnv* const env = new PreallocatingEnv(leveldb::Env::Default());
+  return env;
+}
+
+}  // namespace kv::storage

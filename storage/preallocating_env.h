@@ -1,0 +1,47 @@
+#ifndef KV_STORAGE_PREALLOCATING_ENV_H_
+#define KV_STORAGE_PREALLOCATING_ENV_H_
+
+// A LevelDB Env whose write-ahead logs (*.log) are written into space zero-filled ahead
+// of them, so that a synced write does not grow the file.
+//
+// Why: fdatasync() of a file that grew must also write its inode (the new size), a second
+// I/O per synced commit; of a file written inside its size it writes the data alone. On
+// this project's machines (ext4, virtio disk) that is a third less time and CPU per
+// synced commit (measured: 334 -> 209-239 us, 127 -> 77 us of CPU).
+//
+// How: a log file is extended in steps of `chunk_bytes` by writing zeros past the data
+// (written, not fallocate()d: writing into an unwritten extent changes metadata too), and
+// the data is written with pwrite() at its own offset. Close() truncates the zeros away.
+// A crash leaves them at the log's tail, where LevelDB's log reader skips zero-filled
+// space without reporting a loss (its own mmap writer used to leave the same). A new log
+// file's directory entry is synced with its first Sync(), which LevelDB itself does only
+// for MANIFEST files: a synced commit into a new log then survives power loss.
+//
+// Every other file goes to the wrapped Env unchanged.
+
+#include <cstddef>
+#include <string>
+
+#include "leveldb/env.h"
+
+namespace kv::storage {
+
+class PreallocatingEnv final : public leveldb::EnvWrapper {
+ public:
+  static constexpr size_t kDefaultChunkBytes = 256 << 10;
+
+  // `target` must be a POSIX file system Env (Env::Default()); it must outlive this one.
+  explicit PreallocatingEnv(leveldb::Env* target, size_t chunk_bytes = kDefaultChunkBytes);
+
+  leveldb::Status NewWritableFile(const std::string& fname, leveldb::WritableFile** result) override;
+
+  // The process-wide instance over Env::Default(), as LevelDB's own default Env is.
+  static PreallocatingEnv* Default();
+
+ private:
+  const size_t chunk_bytes_;
+};
+
+}  // namespace kv::storage
+
+#endif  // KV_STORAGE_PREALLOCATING_ENV_H_
