@@ -2,6 +2,7 @@
 
 #include <netdb.h>
 #include <netinet/in.h>
+#include <fcntl.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -214,6 +215,31 @@ absl::StatusOr<size_t> ReceiveSome(int fd, char* out, size_t max, absl::Time dea
     absl::StatusOr<bool> ready = WaitReady(fd, POLLIN, deadline);
     if (!ready.ok()) return ready.status();
     if (!*ready) return absl::DeadlineExceededError("nothing received in time");
+  }
+}
+
+absl::Status BlockWithReceiveTimeout(int fd, absl::Duration idle) {
+  const int flags = fcntl(fd, F_GETFL);
+  if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) {
+    return absl::InternalError(absl::StrCat("fcntl: ", std::strerror(errno)));
+  }
+  const timeval timeout = absl::ToTimeval(std::max(idle, absl::Milliseconds(1)));
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout)) != 0) {
+    return absl::InternalError(absl::StrCat("setsockopt(SO_RCVTIMEO): ", std::strerror(errno)));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<size_t> ReceiveBlocking(int fd, char* out, size_t max) {
+  for (;;) {
+    const ssize_t n = recv(fd, out, max, 0);
+    if (n > 0) return static_cast<size_t>(n);
+    if (n == 0) return absl::UnavailableError("the peer closed the connection");
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      return absl::DeadlineExceededError("nothing received in time");
+    }
+    return absl::UnavailableError(absl::StrCat("recv: ", std::strerror(errno)));
   }
 }
 

@@ -78,6 +78,15 @@ absl::Status SendAll(int fd, absl::string_view data, absl::Time deadline, absl::
 // end of stream or error.
 absl::StatusOr<size_t> ReceiveSome(int fd, char* out, size_t max, absl::Time deadline);
 
+// Puts socket `fd` in blocking mode with a receive timeout of `idle` (SO_RCVTIMEO), for
+// ReceiveBlocking. Sends keep their own deadlines (SendAll polls when a send would block).
+absl::Status BlockWithReceiveTimeout(int fd, absl::Duration idle);
+// Reads what is available (at most `max` bytes) from a socket set up by
+// BlockWithReceiveTimeout, waiting in the kernel: one recv() where ReceiveSome makes three
+// (recv, poll, recv) when nothing is waiting yet. DEADLINE_EXCEEDED if no byte came within
+// the socket's timeout, UNAVAILABLE on end of stream (shutdown() included) or error.
+absl::StatusOr<size_t> ReceiveBlocking(int fd, char* out, size_t max);
+
 }  // namespace kv
 
 #endif  // KV_COMMON_SOCKET_H_

@@ -248,6 +248,7 @@ absl::Status Follower::StreamTcp(int port) {
   AppendFrame(FrameType::kSubscribe, NextRequest(&fresh), &out);
   KV_RETURN_IF_ERROR(SendAll(socket.fd(), out, absl::Now() + kStreamAddressTimeout));
   FrameReader reader(socket.fd());
+  KV_RETURN_IF_ERROR(reader.BlockForIdleTimeout(options_.silence_timeout));
   LogApplier applier(store_, storage::Sequencing::kReplicated, clock_, metrics_,
                      /*from_origin=*/true);
   v1::LogBatch batch;

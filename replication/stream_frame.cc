@@ -69,10 +69,23 @@ absl::Status FrameReader::Fill(size_t n, absl::Time deadline, absl::Duration idl
     }
     const size_t want = std::max(n - buffered(), kReadBytes);
     if (buffer_.size() < end_ + want) buffer_.resize(end_ + want);
-    KV_ASSIGN_OR_RETURN(
-        size_t got, ReceiveSome(fd_, buffer_.data() + end_, want, IdleDeadline(deadline, idle)));
+    char* into = buffer_.data() + end_;
+    const bool blocking = blocking_idle_ > absl::ZeroDuration() && idle == blocking_idle_ &&
+                          deadline == absl::InfiniteFuture();
+    KV_ASSIGN_OR_RETURN(size_t got, blocking ? ReceiveBlocking(fd_, into, want)
+                                             : ReceiveSome(fd_, into, want,
+                                                           IdleDeadline(deadline, idle)));
     end_ += got;
   }
+  return absl::OkStatus();
+}
+
+absl::Status FrameReader::BlockForIdleTimeout(absl::Duration idle) {
+  if (idle <= absl::ZeroDuration() || idle == absl::InfiniteDuration()) {
+    return absl::InvalidArgumentError("the idle timeout must be positive and finite");
+  }
+  KV_RETURN_IF_ERROR(BlockWithReceiveTimeout(fd_, idle));
+  blocking_idle_ = idle;
   return absl::OkStatus();
 }
 

@@ -63,6 +63,11 @@ class FrameReader {
   // frame on a slow link may take longer as long as it keeps coming.
   absl::StatusOr<Frame> NextWithIdleTimeout(absl::Duration idle);
 
+  // From now on, NextWithIdleTimeout(idle) waits in a blocking recv() with `idle` as the
+  // socket's receive timeout (BlockWithReceiveTimeout) instead of polling: one system
+  // call per batch for a follower that is idle between batches. Next() still polls.
+  absl::Status BlockForIdleTimeout(absl::Duration idle);
+
   // Reads exactly `n` bytes before `deadline` (the connection's magic).
   absl::StatusOr<std::string> ReadExactly(size_t n, absl::Time deadline);
 
@@ -77,6 +82,8 @@ class FrameReader {
   size_t buffered() const { return end_ - start_; }
 
   const int fd_;
+  // Set by BlockForIdleTimeout: the socket's receive timeout.
+  absl::Duration blocking_idle_ = absl::ZeroDuration();
   std::vector<char> buffer_;
   size_t start_ = 0;  // first unread byte
   size_t end_ = 0;    // one past the last received byte

@@ -1,9 +1,12 @@
 #include "replication/stream_frame.h"
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
+
+#include <thread>
 
 #include "absl/time/clock.h"
 #include "common/socket.h"
@@ -107,6 +110,56 @@ TEST(StreamFrameTest, ReadsFramesFromASocketAndTimesOutOnSilence) {
   writer.Close();
   EXPECT_EQ(reader.Next(absl::Now() + absl::Seconds(10)).status().code(),
             absl::StatusCode::kUnavailable);
+}
+
+// A follower's reader waits in a blocking recv() with the idle timeout on the socket:
+// frames still arrive whole, silence still ends the wait, and shutdown() (Stop) wakes it.
+TEST(StreamFrameTest, ABlockingReaderReadsFramesTimesOutAndWakesOnShutdown) {
+  int fds[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds), 0);
+  Socket writer(fds[0]);
+  Socket reading(fds[1]);
+  FrameReader reader(reading.fd());
+  const absl::Duration idle = absl::Milliseconds(50);
+  EXPECT_EQ(reader.BlockForIdleTimeout(absl::ZeroDuration()).code(),
+            absl::StatusCode::kInvalidArgument);
+  ASSERT_THAT(reader.BlockForIdleTimeout(idle), IsOk());
+  EXPECT_EQ(fcntl(reading.fd(), F_GETFL) & O_NONBLOCK, 0);
+  timeval timeout{};
+  socklen_t len = sizeof(timeout);
+  ASSERT_EQ(getsockopt(reading.fd(), SOL_SOCKET, SO_RCVTIMEO, &timeout, &len), 0);
+  EXPECT_GE(absl::DurationFromTimeval(timeout), idle);  // rounded up to the kernel's tick
+  EXPECT_LT(absl::DurationFromTimeval(timeout), idle + absl::Milliseconds(20));
+
+  // Sent after the reader is waiting, in two pieces.
+  std::string wire;
+  AppendFrame(FrameType::kBatch, Batch(7, 2, 100000), &wire);  // more than one recv
+  std::thread sender([&] {
+    absl::SleepFor(absl::Milliseconds(10));
+    EXPECT_THAT(SendAll(writer.fd(), wire.substr(0, 3), absl::Now() + absl::Seconds(10)), IsOk());
+    absl::SleepFor(absl::Milliseconds(10));
+    EXPECT_THAT(SendAll(writer.fd(), wire.substr(3), absl::Now() + absl::Seconds(10)), IsOk());
+  });
+  absl::StatusOr<Frame> f = reader.NextWithIdleTimeout(idle);
+  sender.join();
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_EQ(std::string(f->payload), Batch(7, 2, 100000).SerializeAsString());
+
+  const absl::Time before = absl::Now();
+  EXPECT_EQ(reader.NextWithIdleTimeout(idle).status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_GE(absl::Now() - before, idle - absl::Milliseconds(5));  // it waited, not polled empty
+
+  // A long timeout: only the shutdown can end this wait early.
+  ASSERT_THAT(reader.BlockForIdleTimeout(absl::Seconds(30)), IsOk());
+  std::thread stopper([&] {
+    absl::SleepFor(absl::Milliseconds(10));
+    shutdown(reading.fd(), SHUT_RDWR);
+  });
+  const absl::Time waiting = absl::Now();
+  EXPECT_EQ(reader.NextWithIdleTimeout(absl::Seconds(30)).status().code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_LT(absl::Now() - waiting, absl::Seconds(20));
+  stopper.join();
 }
 
 }  // namespace
