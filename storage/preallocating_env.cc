@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -17,6 +18,10 @@ namespace {
 // Writes are gathered up to this size before they reach the file, as LevelDB's own
 // PosixWritableFile does: its log writer appends a record's header and payload apart.
 constexpr size_t kBufferBytes = 64 << 10;
+// LevelDB's log block (log::kBlockSize, not in its public headers). Zero-filled space
+// ends on a block boundary, so whatever follows it would start a block, as a writer
+// starting a file expects.
+constexpr size_t kLogBlockBytes = 32 << 10;
 
 leveldb::Status IoError(const std::string& context, int error) {
   return leveldb::Status::IOError(context, std::strerror(error));
@@ -54,6 +59,7 @@ class PreallocatedLogFile final : public leveldb::WritableFile {
   }
 
   leveldb::Status Append(const leveldb::Slice& data) override {
+    if (!error_.ok()) return error_;
     buffer_.append(data.data(), data.size());
     if (buffer_.size() >= kBufferBytes) return WriteBuffer();
     return leveldb::Status::OK();
@@ -70,41 +76,60 @@ class PreallocatedLogFile final : public leveldb::WritableFile {
       if (!s.ok()) return s;
       dir_synced_ = true;
     }
-    if (::fdatasync(fd_) != 0) return IoError(fname_, errno);
+    // From the first synced commit on, later ones land inside the file's size. A log
+    // that is never synced (a replica's) stays a plain append, as LevelDB writes it.
+    preallocate_ = true;
+    Preallocate();
+    if (::fdatasync(fd_) != 0) return Fail(IoError(fname_, errno));
     return leveldb::Status::OK();
   }
 
   leveldb::Status Close() override {
-    leveldb::Status s = WriteBuffer();
+    if (fd_ < 0) return leveldb::Status::OK();  // closed already
+    // After a failed write the buffer is not written: LevelDB reported those records
+    // as failed, so they must not reach the log later.
+    leveldb::Status s = error_.ok() ? WriteBuffer() : error_;
     // The zeros past the data are not part of the log: drop them.
     if (::ftruncate(fd_, static_cast<off_t>(written_)) != 0 && s.ok()) s = IoError(fname_, errno);
     if (::close(fd_) != 0 && s.ok()) s = IoError(fname_, errno);
     fd_ = -1;
+    if (error_.ok()) error_ = leveldb::Status::IOError(fname_, "closed");
     return s;
   }
 
  private:
+  // Writes the buffered records at the end of the data. A failure is final: every later
+  // call returns it, as the records it failed to write are reported failed and must not
+  // be written by a later call instead.
   leveldb::Status WriteBuffer() {
+    if (!error_.ok()) return error_;
     if (buffer_.empty()) return leveldb::Status::OK();
-    if (fd_ < 0) return leveldb::Status::IOError(fname_, "write after close");
-    const size_t end = written_ + buffer_.size();
     if (!PwriteAll(fd_, buffer_.data(), buffer_.size(), static_cast<off_t>(written_))) {
-      return IoError(fname_, errno);
+      return Fail(IoError(fname_, errno));
     }
-    written_ = end;
+    written_ += buffer_.size();
     buffer_.clear();
-    if (end > allocated_) {
-      // Zero-fill up to the next chunk boundary past the data, so the next commits are
-      // written inside the file's size. A crash between these two writes leaves the file
-      // ending at the data, as any append would.
-      const size_t target = (end / chunk_bytes_ + 1) * chunk_bytes_;
-      if (zeros_.size() < target - end) zeros_.resize(target - end, '\0');
-      if (!PwriteAll(fd_, zeros_.data(), target - end, static_cast<off_t>(end))) {
-        return IoError(fname_, errno);
-      }
+    if (preallocate_) Preallocate();
+    return leveldb::Status::OK();
+  }
+
+  // Zero-fills from the end of the data to the next chunk boundary once the data has
+  // reached the zero-filled space, so the next commits are written inside the file's
+  // size. Best effort: if it fails (a full disk), the next commit grows the file as a
+  // plain append would, and the next call tries again. A crash between the data's write
+  // and this one leaves the file ending at the data, as any append would.
+  void Preallocate() {
+    if (written_ < allocated_) return;
+    const size_t target = (written_ / chunk_bytes_ + 1) * chunk_bytes_;
+    if (zeros_.size() < target - written_) zeros_.resize(target - written_, '\0');
+    if (PwriteAll(fd_, zeros_.data(), target - written_, static_cast<off_t>(written_))) {
       allocated_ = target;
     }
-    return leveldb::Status::OK();
+  }
+
+  leveldb::Status Fail(leveldb::Status s) {
+    error_ = s;
+    return s;
   }
 
   leveldb::Status SyncDir() {
@@ -124,13 +149,17 @@ class PreallocatedLogFile final : public leveldb::WritableFile {
   size_t written_ = 0;     // bytes of log data in the file
   size_t allocated_ = 0;   // the file's size: data, then zeros
   std::string zeros_;      // a zero-filled source for extending
+  bool preallocate_ = false;  // set by the first Sync()
   bool dir_synced_ = false;
+  leveldb::Status error_;  // the first failed write, returned by every later call
 };
 
 }  // namespace
 
 PreallocatingEnv::PreallocatingEnv(leveldb::Env* target, size_t chunk_bytes)
-    : leveldb::EnvWrapper(target), chunk_bytes_(chunk_bytes > 0 ? chunk_bytes : kDefaultChunkBytes) {}
+    : leveldb::EnvWrapper(target),
+      chunk_bytes_(std::max<size_t>(1, (chunk_bytes + kLogBlockBytes - 1) / kLogBlockBytes) *
+                   kLogBlockBytes) {}
 
 leveldb::Status PreallocatingEnv::NewWritableFile(const std::string& fname,
                                                   leveldb::WritableFile** result) {
@@ -142,6 +171,17 @@ leveldb::Status PreallocatingEnv::NewWritableFile(const std::string& fname,
   }
   *result = new PreallocatedLogFile(fname, fd, chunk_bytes_);
   return leveldb::Status::OK();
+}
+
+leveldb::Status PreallocatingEnv::NewAppendableFile(const std::string& fname,
+                                                    leveldb::WritableFile** result) {
+  if (absl::EndsWith(fname, ".log")) {
+    // Only LevelDB's reuse_logs appends to a log, and it would append after the zeros
+    // of a log that was not closed. Refusing makes it start a new log instead.
+    *result = nullptr;
+    return leveldb::Status::NotSupported(fname, "PreallocatingEnv does not reopen logs");
+  }
+  return target()->NewAppendableFile(fname, result);
 }
 
 PreallocatingEnv* PreallocatingEnv::Default() {

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -12,15 +13,17 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "common/clock.h"
 #include "leveldb/db.h"
 #include "leveldb/write_batch.h"
+#include "storage/store.h"
 
 namespace kv::storage {
 namespace {
 
 namespace fs = std::filesystem;
 
-constexpr size_t kChunk = 4096;
+constexpr size_t kChunk = 32 << 10;  // one LevelDB log block, the smallest chunk
 
 class PreallocatingEnvTest : public ::testing::Test {
  protected:
@@ -55,8 +58,8 @@ TEST_F(PreallocatingEnvTest, ALogGrowsByChunksNotBySyncedWrites) {
   std::unique_ptr<leveldb::WritableFile> file(raw);
   std::string expected;
   std::set<int64_t> sizes;
-  for (int i = 0; i < 100; ++i) {
-    const std::string record = absl::StrCat(std::string(90, static_cast<char>('a' + i % 26)), i);
+  for (int i = 0; i < 40; ++i) {
+    const std::string record = absl::StrCat(std::string(1995, static_cast<char>('a' + i % 26)), i);
     ASSERT_TRUE(file->Append(record).ok());
     ASSERT_TRUE(file->Sync().ok());
     expected += record;
@@ -65,14 +68,30 @@ TEST_F(PreallocatingEnvTest, ALogGrowsByChunksNotBySyncedWrites) {
     EXPECT_EQ(size % kChunk, 0u) << "after write " << i;
     sizes.insert(size);
   }
-  // ~9.2 KB of data in 4 KiB chunks: the size changed three times, not a hundred.
-  EXPECT_EQ(sizes, (std::set<int64_t>{4096, 8192, 12288}));
+  // ~80 KB of data in 32 KiB chunks: the size changed three times, not forty.
+  EXPECT_EQ(sizes, (std::set<int64_t>{kChunk, 2 * kChunk, 3 * kChunk}));
   const std::string on_disk = Contents(path);
   EXPECT_EQ(on_disk.substr(0, expected.size()), expected);
   EXPECT_EQ(on_disk.substr(expected.size()), std::string(on_disk.size() - expected.size(), '\0'));
 
   ASSERT_TRUE(file->Close().ok());
   EXPECT_EQ(Contents(path), expected);  // the zeros are gone
+  EXPECT_TRUE(file->Close().ok());      // a second Close() is harmless
+  EXPECT_FALSE(file->Append("late").ok());
+}
+
+// A replica writes its log without syncing: nothing to gain, so it stays a plain append.
+TEST_F(PreallocatingEnvTest, ALogNeverSyncedIsAPlainAppend) {
+  ASSERT_FALSE(dir_.empty());
+  const std::string path = dir_ + "/000005.log";
+  leveldb::WritableFile* raw = nullptr;
+  ASSERT_TRUE(env_.NewWritableFile(path, &raw).ok());
+  std::unique_ptr<leveldb::WritableFile> file(raw);
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(file->Append(std::string(100, 'r')).ok());
+    ASSERT_TRUE(file->Flush().ok());
+    EXPECT_EQ(SizeOf(path), 100 * (i + 1));
+  }
 }
 
 TEST_F(PreallocatingEnvTest, AWriteLargerThanAChunkLandsWhole) {
@@ -83,6 +102,8 @@ TEST_F(PreallocatingEnvTest, AWriteLargerThanAChunkLandsWhole) {
   std::unique_ptr<leveldb::WritableFile> file(raw);
   const std::string big(3 * kChunk + 17, 'z');
   ASSERT_TRUE(file->Append("head").ok());
+  ASSERT_TRUE(file->Sync().ok());
+  EXPECT_EQ(SizeOf(path), static_cast<int64_t>(kChunk));
   ASSERT_TRUE(file->Append(big).ok());
   ASSERT_TRUE(file->Flush().ok());
   EXPECT_EQ(SizeOf(path), static_cast<int64_t>(4 * kChunk));
@@ -99,6 +120,15 @@ TEST_F(PreallocatingEnvTest, OtherFilesAreWrittenAsTheWrappedEnvWritesThem) {
   ASSERT_TRUE(file->Append("abc").ok());
   ASSERT_TRUE(file->Sync().ok());
   EXPECT_EQ(SizeOf(path), 3);
+}
+
+TEST_F(PreallocatingEnvTest, LogsAreNotReopenedForAppendingOtherFilesAre) {
+  ASSERT_FALSE(dir_.empty());
+  leveldb::WritableFile* raw = nullptr;
+  EXPECT_TRUE(env_.NewAppendableFile(dir_ + "/000007.log", &raw).IsNotSupportedError());
+  EXPECT_EQ(raw, nullptr);
+  ASSERT_TRUE(env_.NewAppendableFile(dir_ + "/LOG.old", &raw).ok());
+  delete raw;
 }
 
 TEST_F(PreallocatingEnvTest, ACreateFailureNamesTheFile) {
@@ -151,6 +181,101 @@ TEST_F(PreallocatingEnvTest, ACrashedDatabaseRecoversEverySyncedWriteWithZerosAt
     if (recovered->Get(leveldb::ReadOptions(), absl::StrCat("key", i), &value).ok()) ++found;
   }
   EXPECT_EQ(found, kWrites);
+}
+
+// The end of the log's data: the store's records here end in a non-zero byte.
+size_t DataEnd(const std::string& log) {
+  const size_t last = log.find_last_not_of('\0');
+  return last == std::string::npos ? 0 : last + 1;
+}
+
+// A crash that cuts the last record short (the part that reached the file, then zeros):
+// the store opens with paranoid checks off, as Store does, and keeps every earlier record.
+TEST_F(PreallocatingEnvTest, ARecordCutShortByACrashIsDroppedAndEveryEarlierOneKept) {
+  ASSERT_FALSE(dir_.empty());
+  const std::string live = dir_ + "/live", crashed = dir_ + "/crashed";
+  leveldb::Options options;
+  options.env = &env_;
+  options.create_if_missing = true;
+  leveldb::DB* raw = nullptr;
+  ASSERT_TRUE(leveldb::DB::Open(options, live, &raw).ok());
+  std::unique_ptr<leveldb::DB> db(raw);
+  leveldb::WriteOptions synced;
+  synced.sync = true;
+  constexpr int kWrites = 200;
+  for (int i = 0; i < kWrites; ++i) {
+    ASSERT_TRUE(db->Put(synced, absl::StrCat("key", i), std::string(100, 'v')).ok());
+  }
+  std::string log_name;
+  for (const fs::directory_entry& e : fs::directory_iterator(live)) {
+    if (e.path().extension() == ".log") log_name = e.path().filename();
+  }
+  ASSERT_FALSE(log_name.empty());
+  const size_t before = DataEnd(Contents(live + "/" + log_name));
+  // The last record spans several log blocks (fragments).
+  ASSERT_TRUE(db->Put(synced, "last", std::string(80 << 10, 'w')).ok());
+  fs::create_directory(crashed);
+  for (const fs::directory_entry& e : fs::directory_iterator(live)) {
+    if (e.path().filename() != "LOCK") fs::copy_file(e.path(), crashed / e.path().filename());
+  }
+  std::string log = Contents(crashed + "/" + log_name);
+  const size_t after = DataEnd(log);
+  ASSERT_GT(after, before + (80 << 10));
+  const size_t cut = before + (after - before) / 2;  // half the record reached the disk
+  std::fill(log.begin() + static_cast<std::ptrdiff_t>(cut), log.end(), '\0');
+  std::ofstream(crashed + "/" + log_name, std::ios::binary | std::ios::trunc) << log;
+
+  leveldb::DB* recovered_raw = nullptr;
+  const leveldb::Status opened = leveldb::DB::Open(leveldb::Options(), crashed, &recovered_raw);
+  ASSERT_TRUE(opened.ok()) << opened.ToString();
+  std::unique_ptr<leveldb::DB> recovered(recovered_raw);
+  int found = 0;
+  for (int i = 0; i < kWrites; ++i) {
+    std::string value;
+    if (recovered->Get(leveldb::ReadOptions(), absl::StrCat("key", i), &value).ok()) ++found;
+  }
+  EXPECT_EQ(found, kWrites);
+  std::string value;
+  EXPECT_TRUE(recovered->Get(leveldb::ReadOptions(), "last", &value).IsNotFound());
+}
+
+// The store on the real file system: an origin's log (synced commits) is preallocated,
+// an edge's (preallocate_log off) is LevelDB's own; both reopen with every write.
+TEST_F(PreallocatingEnvTest, TheStorePreallocatesItsLogOnlyWhenAskedAndReopensWhole) {
+  ASSERT_FALSE(dir_.empty());
+  const std::string ns = "0000000000000000000000000000000a";
+  SimulatedClock clock(absl::FromUnixSeconds(1'800'000'000));
+  for (const bool preallocate : {true, false}) {
+    SCOPED_TRACE(preallocate ? "preallocated" : "plain");
+    StoreOptions options;
+    options.path = absl::StrCat(dir_, "/store-", preallocate);
+    options.node_id = "origin";
+    options.preallocate_log = preallocate;
+    {
+      absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(options, &clock, nullptr);
+      ASSERT_TRUE(store.ok()) << store.status();
+      ASSERT_TRUE((*store)->CommitAndWait({Mutation{CreateNamespace{ns, "t"}}}).FirstError().ok());
+      for (int i = 0; i < 50; ++i) {
+        PutValue put{ns, absl::StrCat("k", i), std::string(100, 'v'), std::nullopt, 0, std::nullopt};
+        ASSERT_TRUE((*store)->CommitAndWait({Mutation{std::move(put)}}).FirstError().ok());
+      }
+      int64_t log_size = -1;
+      for (const fs::directory_entry& e : fs::directory_iterator(options.path)) {
+        if (e.path().extension() == ".log") log_size = SizeOf(e.path());
+      }
+      ASSERT_GT(log_size, 0);
+      EXPECT_EQ(log_size % static_cast<int64_t>(PreallocatingEnv::kDefaultChunkBytes) == 0,
+                preallocate)
+          << "log size " << log_size;
+    }
+    absl::StatusOr<std::unique_ptr<Store>> reopened = Store::Open(options, &clock, nullptr);
+    ASSERT_TRUE(reopened.ok()) << reopened.status();
+    for (int i = 0; i < 50; ++i) {
+      absl::StatusOr<std::optional<StoredValue>> got = (*reopened)->Get(ns, absl::StrCat("k", i), clock.Now());
+      ASSERT_TRUE(got.ok()) << got.status();
+      EXPECT_TRUE(got->has_value()) << "k" << i;
+    }
+  }
 }
 
 }  // namespace

@@ -131,9 +131,10 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options,
     return absl::InvalidArgumentError("storage: write_buffer_jitter must be between 0 and 0.5");
   }
   std::unique_ptr<Store> store(new Store(options, clock));
-  // On the real file system, synced commits go to write-ahead logs written inside their
-  // size (see PreallocatingEnv).
-  leveldb::Env* env = options.env != nullptr ? options.env : PreallocatingEnv::Default();
+  leveldb::Env* env = options.env;
+  if (env == nullptr) {
+    env = options.preallocate_log ? PreallocatingEnv::Default() : leveldb::Env::Default();
+  }
   env->CreateDir(options.path);  // ignore "exists"; Open reports real problems
 
   store->block_cache_.reset(leveldb::NewLRUCache(options.block_cache_bytes));

@@ -57,9 +57,12 @@ size_t JitteredWriteBuffer(size_t base, double jitter, absl::BitGenRef gen);
 struct StoreOptions {
   // Directory of the LevelDB database; created if missing.
   std::string path;
-  // File system to use; nullptr means the real one, with write-ahead logs preallocated
-  // (PreallocatingEnv). Tests pass leveldb::NewMemEnv().
+  // File system to use; nullptr means the real one. Tests pass leveldb::NewMemEnv().
   leveldb::Env* env = nullptr;
+  // With env == nullptr: write the write-ahead logs through PreallocatingEnv, so synced
+  // commits do not grow the file (an origin's); off, LevelDB's own files (an edge's,
+  // which never syncs a commit and so would gain nothing).
+  bool preallocate_log = true;
   // Stamped as the origin of mutations this node commits.
   std::string node_id;
   // LevelDB block cache. Larger keeps more hot records in memory.
