@@ -139,104 +139,107 @@ TEST_F(PreallocatingEnvTest, ACreateFailureNamesTheFile) {
   EXPECT_EQ(raw, nullptr);
 }
 
-// A crash leaves the zeros at the tail of the live log. A copy of the database taken
-// while it is open (the files as the kernel holds them after the process dies) must open
-// with plain LevelDB and hold every synced write.
-TEST_F(PreallocatingEnvTest, ACrashedDatabaseRecoversEverySyncedWriteWithZerosAtTheLogTail) {
-  ASSERT_FALSE(dir_.empty());
-  const std::string live = dir_ + "/live", crashed = dir_ + "/crashed";
-  leveldb::Options options;
-  options.env = &env_;
-  options.create_if_missing = true;
-  leveldb::DB* raw = nullptr;
-  ASSERT_TRUE(leveldb::DB::Open(options, live, &raw).ok());
-  std::unique_ptr<leveldb::DB> db(raw);
-  leveldb::WriteOptions synced;
-  synced.sync = true;
-  constexpr int kWrites = 300;  // ~40 KB of log: several chunks
-  for (int i = 0; i < kWrites; ++i) {
-    ASSERT_TRUE(db->Put(synced, absl::StrCat("key", i), std::string(100, 'v')).ok());
-  }
-  bool zero_tail = false;
-  fs::create_directory(crashed);
-  for (const fs::directory_entry& e : fs::directory_iterator(live)) {
-    if (e.path().filename() == "LOCK") continue;
-    fs::copy_file(e.path(), crashed / e.path().filename());
-    if (e.path().extension() == ".log") {
-      const std::string log = Contents(e.path());
-      zero_tail = zero_tail || (!log.empty() && log.back() == '\0');
-    }
-  }
-  EXPECT_TRUE(zero_tail) << "the live log should end in preallocated zeros";
-
-  leveldb::Options plain;  // recovery needs no help from PreallocatingEnv
-  leveldb::DB* recovered_raw = nullptr;
-  plain.paranoid_checks = true;  // a reported corruption fails the open
-  const leveldb::Status opened = leveldb::DB::Open(plain, crashed, &recovered_raw);
-  ASSERT_TRUE(opened.ok()) << opened.ToString();
-  std::unique_ptr<leveldb::DB> recovered(recovered_raw);
-  int found = 0;
-  for (int i = 0; i < kWrites; ++i) {
-    std::string value;
-    if (recovered->Get(leveldb::ReadOptions(), absl::StrCat("key", i), &value).ok()) ++found;
-  }
-  EXPECT_EQ(found, kWrites);
-}
-
-// The end of the log's data: the store's records here end in a non-zero byte.
+// The end of the log's data: the records written here end in a non-zero byte.
 size_t DataEnd(const std::string& log) {
   const size_t last = log.find_last_not_of('\0');
   return last == std::string::npos ? 0 : last + 1;
 }
 
+// A database on PreallocatingEnv at dir_/live holding `writes` synced puts, and a copy
+// of its files taken while it is open (the files as the kernel holds them after the
+// process dies) at dir_/crashed.
+class CrashedDatabaseTest : public PreallocatingEnvTest {
+ protected:
+  void OpenLive(int writes) {
+    ASSERT_FALSE(dir_.empty());
+    leveldb::Options options;
+    options.env = &env_;
+    options.create_if_missing = true;
+    leveldb::DB* raw = nullptr;
+    ASSERT_TRUE(leveldb::DB::Open(options, live_, &raw).ok());
+    live_db_.reset(raw);
+    for (int i = 0; i < writes; ++i) {
+      ASSERT_TRUE(live_db_->Put(Synced(), absl::StrCat("key", i), std::string(100, 'v')).ok());
+    }
+  }
+
+  static leveldb::WriteOptions Synced() {
+    leveldb::WriteOptions synced;
+    synced.sync = true;
+    return synced;
+  }
+
+  // The live database's log file name.
+  std::string LogName() const {
+    for (const fs::directory_entry& e : fs::directory_iterator(live_)) {
+      if (e.path().extension() == ".log") return e.path().filename();
+    }
+    return "";
+  }
+
+  void CopyLiveToCrashed() {
+    fs::create_directory(crashed_);
+    for (const fs::directory_entry& e : fs::directory_iterator(live_)) {
+      if (e.path().filename() != "LOCK") fs::copy_file(e.path(), fs::path(crashed_) / e.path().filename());
+    }
+  }
+
+  // Opens the copy with plain LevelDB (recovery needs no help from PreallocatingEnv) and
+  // counts the puts of OpenLive it holds; -1 if it does not open.
+  int RecoveredPuts(int writes, bool paranoid_checks) {
+    leveldb::Options plain;
+    plain.paranoid_checks = paranoid_checks;  // on: a reported corruption fails the open
+    leveldb::DB* raw = nullptr;
+    const leveldb::Status opened = leveldb::DB::Open(plain, crashed_, &raw);
+    EXPECT_TRUE(opened.ok()) << opened.ToString();
+    if (!opened.ok()) return -1;
+    recovered_.reset(raw);
+    int found = 0;
+    for (int i = 0; i < writes; ++i) {
+      std::string value;
+      if (recovered_->Get(leveldb::ReadOptions(), absl::StrCat("key", i), &value).ok()) ++found;
+    }
+    return found;
+  }
+
+  const std::string live_ = dir_ + "/live";
+  const std::string crashed_ = dir_ + "/crashed";
+  std::unique_ptr<leveldb::DB> live_db_;
+  std::unique_ptr<leveldb::DB> recovered_;
+};
+
+// A crash leaves the zeros at the tail of the live log: recovery does not even report it.
+TEST_F(CrashedDatabaseTest, RecoversEverySyncedWriteWithZerosAtTheLogTail) {
+  constexpr int kWrites = 300;  // ~40 KB of log: more than one chunk
+  OpenLive(kWrites);
+  CopyLiveToCrashed();
+  const std::string log = Contents(crashed_ + "/" + LogName());
+  EXPECT_TRUE(!log.empty() && log.back() == '\0') << "the live log should end in zeros";
+  EXPECT_EQ(RecoveredPuts(kWrites, /*paranoid_checks=*/true), kWrites);
+}
+
 // A crash that cuts the last record short (the part that reached the file, then zeros):
-// the store opens with paranoid checks off, as Store does, and keeps every earlier record.
-TEST_F(PreallocatingEnvTest, ARecordCutShortByACrashIsDroppedAndEveryEarlierOneKept) {
-  ASSERT_FALSE(dir_.empty());
-  const std::string live = dir_ + "/live", crashed = dir_ + "/crashed";
-  leveldb::Options options;
-  options.env = &env_;
-  options.create_if_missing = true;
-  leveldb::DB* raw = nullptr;
-  ASSERT_TRUE(leveldb::DB::Open(options, live, &raw).ok());
-  std::unique_ptr<leveldb::DB> db(raw);
-  leveldb::WriteOptions synced;
-  synced.sync = true;
+// opened with paranoid checks off, as Store opens, every earlier record is kept.
+TEST_F(CrashedDatabaseTest, DropsARecordCutShortAndKeepsEveryEarlierOne) {
   constexpr int kWrites = 200;
-  for (int i = 0; i < kWrites; ++i) {
-    ASSERT_TRUE(db->Put(synced, absl::StrCat("key", i), std::string(100, 'v')).ok());
-  }
-  std::string log_name;
-  for (const fs::directory_entry& e : fs::directory_iterator(live)) {
-    if (e.path().extension() == ".log") log_name = e.path().filename();
-  }
+  OpenLive(kWrites);
+  const std::string log_name = LogName();
   ASSERT_FALSE(log_name.empty());
-  const size_t before = DataEnd(Contents(live + "/" + log_name));
+  const size_t before = DataEnd(Contents(live_ + "/" + log_name));
   // The last record spans several log blocks (fragments).
-  ASSERT_TRUE(db->Put(synced, "last", std::string(80 << 10, 'w')).ok());
-  fs::create_directory(crashed);
-  for (const fs::directory_entry& e : fs::directory_iterator(live)) {
-    if (e.path().filename() != "LOCK") fs::copy_file(e.path(), crashed / e.path().filename());
-  }
-  std::string log = Contents(crashed + "/" + log_name);
+  ASSERT_TRUE(live_db_->Put(Synced(), "last", std::string(80 << 10, 'w')).ok());
+  CopyLiveToCrashed();
+  std::string log = Contents(crashed_ + "/" + log_name);
   const size_t after = DataEnd(log);
   ASSERT_GT(after, before + (80 << 10));
   const size_t cut = before + (after - before) / 2;  // half the record reached the disk
   std::fill(log.begin() + static_cast<std::ptrdiff_t>(cut), log.end(), '\0');
-  std::ofstream(crashed + "/" + log_name, std::ios::binary | std::ios::trunc) << log;
+  std::ofstream(crashed_ + "/" + log_name, std::ios::binary | std::ios::trunc) << log;
 
-  leveldb::DB* recovered_raw = nullptr;
-  const leveldb::Status opened = leveldb::DB::Open(leveldb::Options(), crashed, &recovered_raw);
-  ASSERT_TRUE(opened.ok()) << opened.ToString();
-  std::unique_ptr<leveldb::DB> recovered(recovered_raw);
-  int found = 0;
-  for (int i = 0; i < kWrites; ++i) {
-    std::string value;
-    if (recovered->Get(leveldb::ReadOptions(), absl::StrCat("key", i), &value).ok()) ++found;
-  }
-  EXPECT_EQ(found, kWrites);
+  EXPECT_EQ(RecoveredPuts(kWrites, /*paranoid_checks=*/false), kWrites);
   std::string value;
-  EXPECT_TRUE(recovered->Get(leveldb::ReadOptions(), "last", &value).IsNotFound());
+  ASSERT_NE(recovered_, nullptr);
+  EXPECT_TRUE(recovered_->Get(leveldb::ReadOptions(), "last", &value).IsNotFound());
 }
 
 // The store on the real file system: an origin's log (synced commits) is preallocated,
