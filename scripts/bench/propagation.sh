@@ -21,7 +21,9 @@
 #   e) Origin memory while one edge is frozen (SIGSTOP): the origin's RssAnon before and
 #      after CATCHUP_SECONDS of RATE writes/s, and its peak; then SIGCONT and time the
 #      edge's catch-up.
-# Each figure is the median over RUNS runs (d and e run once). Every process it starts is
+# Each figure is the median over RUNS runs (d and e run once). Every run also prints the
+# share of this VM's CPU time the hypervisor stole while it ran (/proc/stat): on a shared
+# host that, more than anything measured here, moves the tails of both systems. Every process it starts is
 # stopped by pid on exit, and the temp dir removed. It builds nothing.
 #
 # Environment: BIN_DIR (default <repo>/build/bin: kv-node, kv-bench), RUNS (3), DURATION
@@ -236,12 +238,12 @@ wait_following() {
 # start_cluster NAME lan|wan: writes NAME's config, starts every node, waits for all to
 # serve and every edge to follow the origin.
 start_cluster() {
-  local c="$1" dir="$WORK/$1" id role region grpc metrics data_dir resp
+  local c="$1" dir="$WORK/$1" id role region grpc metrics resp
   mkdir -p "$dir/data"
   make_config "$2" "$dir/config.yaml"
   CLUSTER_CFG[$c]="$dir/config.yaml"
   CLUSTER_IDS[$c]=""
-  while read -r id role region grpc metrics data_dir resp; do
+  while read -r id role region grpc metrics _ resp; do
     CLUSTER_IDS[$c]+="$id "
     NODE_ROLE[$c/$id]="$role"
     NODE_REGION[$c/$id]="$region"
@@ -405,12 +407,27 @@ MEDIANS='def median: sort | if length % 2 == 1 then .[length / 2 | floor]
     (map(.achieved_rate) | median | r(10)), (map(.never_seen) | add),
     (map(.per_edge | map(.probe_rtt_ms.p50) | median) | median | r(1000)) ] | @tsv'
 
+# cpu_times: prints the machine's total and steal time in ticks (/proc/stat's cpu line:
+# user nice system idle iowait irq softirq steal; guest time is inside user and nice).
+cpu_times() {
+  awk '$1 == "cpu" { t = 0; for (i = 2; i <= 9; i++) t += $i; print t, $9; exit }' /proc/stat
+}
+
+# steal_pct "TOTAL STEAL" "TOTAL STEAL": prints the steal share between two cpu_times, in %
+# with one decimal: time the host ran something else while this VM's CPUs wanted to run.
+# On a shared VM it is what moves a run's tail the most, so every run prints it.
+steal_pct() {
+  awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " ")
+    printf "%.1f", (y[1] > x[1]) ? 100 * (y[2] - x[2]) / (y[1] - x[1]) : 0 }'
+}
+
 # measure_run NAME RUN ORIGIN_ADDR "EDGE ADDRS" [CLUSTER ORIGIN_ID "EDGE IDS"]: makes run
 # RUN of measurement NAME and prints its line; for an EdgeKV cluster, records the nodes'
 # metrics before and after it. MEASURE_READS overrides EDGE_READS.
 declare -A MEASURED_S
 measure_run() {
   local name="$1" i="$2" origin="$3" edges="$4" c="${5:-}" oid="${6:-}" eids="${7:-}" t0
+  local cpu_before
   local reads="${MEASURE_READS:-$EDGE_READS}"
   local extra=(--writers "$WRITERS" --edge-reads "$reads")
   # shellcheck disable=SC2207  # the flags are words without spaces
@@ -420,8 +437,11 @@ measure_run() {
   [[ -n "$c" ]] && snapshot "$WORK/$name.before" "$c" "$oid" $eids
   t0=$SECONDS
   log "$name: run $i/$RUNS (${DURATION} s at ${RATE} writes/s)"
+  cpu_before="$(cpu_times)"
   bench "$WORK/$name.$i.json" "$origin" "$edges" "$DURATION" "${extra[@]}"
+  steal_pct "$cpu_before" "$(cpu_times)" >"$WORK/$name.$i.steal"
   jq -r --arg run "$name $i/$RUNS" "$RUN_LINE" "$WORK/$name.$i.json"
+  echo "    host: $(cat "$WORK/$name.$i.steal")% of this VM's CPU time was stolen by the hypervisor"
   MEASURED_S[$name]=$((${MEASURED_S[$name]:-0} + SECONDS - t0))
   # shellcheck disable=SC2086
   [[ -n "$c" ]] && snapshot "$WORK/$name.after" "$c" "$oid" $eids
@@ -555,10 +575,11 @@ awk -v e50="$e50" -v e99="$e99" -v emax="$emax" -v r50="$r50" -v r99="$r99" -v r
   BEGIN { printf "  EdgeKV / Redis (medians): p50 %s, p99 %s, max %s\n", x(e50, r50), x(e99, r99), x(emax, rmax) }'
 # Per run: each EdgeKV run beside the Redis run made right after it.
 for run in $(seq "$RUNS"); do
-  jq -r -s --arg run "$run" '"  run \($run): p99 EdgeKV \(.[0].visible_on_all_ms.p99) ms, Redis" +
+  jq -r -s --arg run "$run" --arg es "$(cat "$WORK/lan.$run.steal")" \
+    --arg rs "$(cat "$WORK/redis.$run.steal")" '"  run \($run): p99 EdgeKV \(.[0].visible_on_all_ms.p99) ms, Redis" +
     " \(.[1].visible_on_all_ms.p99) ms: \(if .[1].visible_on_all_ms.p99 > 0 then
     (.[0].visible_on_all_ms.p99 / .[1].visible_on_all_ms.p99 * 10 | round / 10 | tostring) + "x"
-    else "-" end)"' "$WORK/lan.$run.json" "$WORK/redis.$run.json"
+    else "-" end) (host steal \($es)% and \($rs)%)"' "$WORK/lan.$run.json" "$WORK/redis.$run.json"
 done
 
 if [[ "${COMPARE_GRPC:-0}" == 1 ]]; then
