@@ -1,9 +1,14 @@
 #include "common/executor.h"
 
+#include "common/thread_name.h"
+
 namespace kv {
 
 Executor::Executor(int threads) {
-  for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Loop(); });
+  for (int i = 0; i < threads; ++i) threads_.emplace_back([this] {
+      SetCurrentThreadName("kv-exec");
+      Loop();
+    });
 }
 
 Executor::~Executor() {

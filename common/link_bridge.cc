@@ -20,6 +20,7 @@
 #include "absl/time/clock.h"
 #include "common/log.h"
 #include "common/socket.h"
+#include "common/thread_name.h"
 
 namespace kv {
 
@@ -509,7 +510,10 @@ absl::StatusOr<std::unique_ptr<LinkBridge>> LinkBridge::Start(std::string target
       std::move(target_address), absl::StrCat("127.0.0.1:", ntohs(local.sin_port)), options));
   bridge->wake_fd_ = wake_fd;
   bridge->loop_ = std::make_unique<Loop>(bridge.get(), listen_fd, target);
-  bridge->thread_ = std::thread([b = bridge.get()] { b->loop_->Run(); });
+  bridge->thread_ = std::thread([b = bridge.get()] {
+    SetCurrentThreadName("kv-link");
+    b->loop_->Run();
+  });
   return bridge;
 }
 

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/grpc_status.h"
 #include "common/log.h"
+#include "common/thread_name.h"
 #include "gossip/wire.h"
 #include "kv/gossip/v1/gossip.grpc.pb.h"
 
@@ -258,7 +259,10 @@ void Gossiper::Start() {
   absl::MutexLock lock(&mu_);
   if (started_ || stopping_) return;
   started_ = true;
-  thread_ = std::thread([this] { Loop(); });
+  thread_ = std::thread([this] {
+    SetCurrentThreadName("kv-gossip");
+    Loop();
+  });
 }
 
 void Gossiper::Stop() {

@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "common/grpc_status.h"
+#include "common/thread_name.h"
 #include "common/validation.h"
 #include "node/rpc_metrics.h"
 #include "storage/store.h"
@@ -147,6 +148,7 @@ void GetServer::Start() {
     grpc::ServerCompletionQueue* q = queue.get();
     new Call(this, q);
     threads_.emplace_back([q] {
+      SetCurrentThreadName("kv-get");
       void* tag = nullptr;
       bool ok = false;
       while (q->Next(&tag, &ok)) static_cast<Call*>(tag)->Proceed(ok);

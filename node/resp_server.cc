@@ -21,6 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "common/log.h"
+#include "common/thread_name.h"
 #include "node/resp_protocol.h"
 
 namespace kv::node {
@@ -176,7 +177,10 @@ absl::StatusOr<std::unique_ptr<RespServer>> RespServer::Start(const ServiceConte
   std::unique_ptr<RespServer> server(new RespServer(context, registry, host,
                                                     std::move(*listener), bound, epoll.Release(),
                                                     wake.Release(), options));
-  server->thread_ = std::thread([s = server.get()] { s->Loop(); });
+  server->thread_ = std::thread([s = server.get()] {
+    SetCurrentThreadName("kv-resp");
+    s->Loop();
+  });
   return server;
 }
 

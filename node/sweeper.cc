@@ -1,12 +1,16 @@
 #include "node/sweeper.h"
 
 #include "common/log.h"
+#include "common/thread_name.h"
 
 namespace kv::node {
 
 Sweeper::Sweeper(storage::Store* store, const Clock* clock, SweeperOptions options)
     : store_(store), clock_(clock), options_(options) {
-  if (options_.interval > absl::ZeroDuration()) thread_ = std::thread([this] { Loop(); });
+  if (options_.interval > absl::ZeroDuration()) thread_ = std::thread([this] {
+      SetCurrentThreadName("kv-sweep");
+      Loop();
+    });
 }
 
 Sweeper::~Sweeper() {

@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "common/socket.h"
 #include "common/status_macros.h"
+#include "common/thread_name.h"
 #include "kv/replication/v1/replication.grpc.pb.h"
 #include "replication/log_applier.h"
 #include "replication/stream_frame.h"
@@ -39,8 +40,12 @@ Follower::Follower(storage::Store* store, ChannelFactory* channels, PeerAddress 
 Follower::~Follower() { Stop(); }
 
 void Follower::Start() {
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    SetCurrentThreadName("kv-follow");
+    Run();
+  });
   watchdog_ = std::thread([this] {
+    SetCurrentThreadName("kv-follow-wd");
     // Cancels a stream that went silent: a cut or blackholed link may never error.
     absl::MutexLock lock(&mu_);
     while (!stopping_) {

@@ -14,6 +14,7 @@
 #include "absl/time/clock.h"
 #include "common/log.h"
 #include "common/status_macros.h"
+#include "common/thread_name.h"
 #include "replication/stream_frame.h"
 
 namespace kv::replication {
@@ -47,11 +48,17 @@ absl::StatusOr<std::unique_ptr<StreamServer>> StreamServer::Start(
   std::unique_ptr<StreamServer> server(
       new StreamServer(store, metrics, options, std::move(listener), bound, wake_fd));
   if (server->fanout_enabled()) {  // before any stream can join
-    server->heartbeat_thread_ = std::thread([s = server.get()] { s->HeartbeatLoop(); });
+    server->heartbeat_thread_ = std::thread([s = server.get()] {
+      SetCurrentThreadName("kv-stream-hb");
+      s->HeartbeatLoop();
+    });
     server->commit_listener_ =
         store->AddCommitListener([s = server.get()](uint64_t applied) { s->OnCommit(applied); });
   }
-  server->accept_thread_ = std::thread([s = server.get()] { s->AcceptLoop(); });
+  server->accept_thread_ = std::thread([s = server.get()] {
+    SetCurrentThreadName("kv-stream-acc");
+    s->AcceptLoop();
+  });
   return server;
 }
 
@@ -164,7 +171,10 @@ void StreamServer::AcceptLoop() {
                      sizeof(user_timeout_ms));
     auto c = std::make_shared<Connection>(std::move(*accepted));
     connections_.push_back(c);
-    c->thread = std::thread([this, c] { Serve(c); });
+    c->thread = std::thread([this, c] {
+      SetCurrentThreadName("kv-stream-out");
+      Serve(c);
+    });
   }
 }
 

@@ -4,6 +4,7 @@
 
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "common/thread_name.h"
 #include "storage/leveldb_status.h"
 
 namespace kv::storage {
@@ -11,7 +12,10 @@ namespace kv::storage {
 GroupCommitter::GroupCommitter(leveldb::DB* db, GroupCommitterOptions options, Hooks hooks,
                                uint64_t sequence)
     : db_(db), options_(options), hooks_(std::move(hooks)), sequence_(sequence) {
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    SetCurrentThreadName("kv-commit");
+    Run();
+  });
 }
 
 GroupCommitter::~GroupCommitter() {

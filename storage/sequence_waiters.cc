@@ -3,11 +3,15 @@
 #include <vector>
 
 #include "absl/time/clock.h"
+#include "common/thread_name.h"
 
 namespace kv::storage {
 
 SequenceWaiters::SequenceWaiters(uint64_t applied) : applied_(applied) {
-  thread_ = std::thread([this] { DeadlineLoop(); });
+  thread_ = std::thread([this] {
+    SetCurrentThreadName("kv-seq-wait");
+    DeadlineLoop();
+  });
 }
 
 SequenceWaiters::~SequenceWaiters() {
