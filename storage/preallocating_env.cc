@@ -44,7 +44,8 @@ bool PwriteAll(int fd, const char* data, size_t size, off_t offset) {
 
 std::string DirName(const std::string& fname) {
   const size_t slash = fname.rfind('/');
-  return slash == std::string::npos ? std::string(".") : fname.substr(0, slash);
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : fname.substr(0, slash);
 }
 
 class PreallocatedLogFile final : public leveldb::WritableFile {
