@@ -37,7 +37,8 @@
 # kv-bench writes with KV.PUT on the origin's RESP port; grpc: kv.v1.KV/Put always), COMPARE_GRPC (0; 1 adds section a2: the LAN cluster again with
 # replication.stream_transport: grpc, the same measurement, printed beside a),
 # CONFIG (<repo>/cluster-configs/local-1+8.yaml), RESULTS_DIR (if set, every kv-bench JSON
-# is kept there, with its per-write --trace-csv beside it), TMPDIR (where the temp dir
+# is kept there, with its per-write --trace-csv beside it, and each node's LevelDB LOG in
+# leveldb/), TMPDIR (where the temp dir
 # goes: node data included, so fsync cost is that file system's; TMPDIR=/dev/shm takes
 # the disk out of the measurement).
 # Needs jq, redis-server and redis-cli (installed with apt-get when run as root), and curl
@@ -124,8 +125,18 @@ cleanup() {
     log "stopping ${#ALL_PIDS[@]} processes"
     stop_pids "${ALL_PIDS[@]}"
   fi
+  local f
+  if [[ -n "${RESULTS_DIR:-}" ]]; then
+    # LevelDB's own log of each node (flushes and compactions, with times), to line up
+    # with the traces (kv-bench's start_unix_s).
+    mkdir -p "$RESULTS_DIR/leveldb"
+    for f in "$WORK"/*/data/*/LOG "$WORK"/*/data/*/LOG.old; do
+      [[ -f "$f" ]] || continue
+      local rel="${f#"$WORK"/}"
+      cp "$f" "$RESULTS_DIR/leveldb/${rel//\//-}" || true
+    done
+  fi
   if [[ $status -ne 0 ]]; then
-    local f
     for f in "$WORK"/*/*.log; do
       [[ -s "$f" ]] || continue
       echo "--- last lines of $f:" >&2

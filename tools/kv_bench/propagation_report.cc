@@ -92,6 +92,7 @@ std::string FormatPropagationJson(const PropagationResult& r) {
   j["edge_reads"] = o.backend == Backend::kRedis ? "redis" : o.edge_reads_resp ? "resp" : "grpc";
   j["run_id"] = r.run_id;
   j["namespace_id"] = r.namespace_id;
+  j["start_unix_s"] = absl::ToDoubleSeconds(r.start - absl::UnixEpoch());
   j["rate"] = o.rate;
   j["writers"] = o.writers;
   j["duration_s"] = absl::ToDoubleSeconds(o.duration);

@@ -20,6 +20,7 @@ PropagationResult SampleResult() {
   r.options.rate = 1000;
   r.options.duration = absl::Seconds(2);
   r.run_id = "0badc0de";
+  r.start = absl::FromUnixMillis(1700000000250);
   r.scheduled_writes = 2000;
   r.unissued_writes = 7;
   r.elapsed = absl::Milliseconds(2500);
@@ -62,6 +63,7 @@ TEST(PropagationReportTest, JsonHasStableFieldsInMilliseconds) {
   EXPECT_EQ(j["backend"], "redis");
   EXPECT_EQ(j["edges"].size(), 2u);
   EXPECT_EQ(j["run_id"], "0badc0de");
+  EXPECT_DOUBLE_EQ(j["start_unix_s"].get<double>(), 1700000000.25);
   EXPECT_EQ(j["scheduled_writes"], 2000);
   EXPECT_EQ(j["unissued_writes"], 7);
   EXPECT_EQ(j["acknowledged_writes"], 1999);

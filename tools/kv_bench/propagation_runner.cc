@@ -240,6 +240,7 @@ absl::StatusOr<PropagationResult> PropagationRunner::Run() {
   tracker_ = std::make_unique<VisibilityTracker>(writes_, edge_count);
   // A little lead so every thread is waiting before write 0 is due.
   start_ = Clock::now() + std::chrono::milliseconds(20);
+  const absl::Time wall_start = absl::Now() + absl::FromChrono(start_ - Clock::now());
 
   const absl::Duration cpu_before = ProcessCpu();
   std::vector<WriterStats> writers(writers_.size());
@@ -273,6 +274,7 @@ absl::StatusOr<PropagationResult> PropagationRunner::Run() {
   PropagationResult result;
   result.options = options_;
   result.run_id = run_id_;
+  result.start = wall_start;
   result.scheduled_writes = writes_ - warmup_writes_;
   result.unissued_writes = result.scheduled_writes - writer.issued;
   const Clock::time_point measure_start = DueTime(warmup_writes_);

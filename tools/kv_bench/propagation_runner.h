@@ -77,6 +77,9 @@ struct PropagationResult {
   BenchOptions options;
   std::string run_id;        // keys are prop/<run_id>/<n>
   std::string namespace_id;  // EdgeKV only (set by the caller)
+  // The wall-clock time of the run's time zero: a trace's acked_ms counts from it, so
+  // the trace lines up with the nodes' logs (LevelDB's LOG, say).
+  absl::Time start;
   // Writes scheduled after the warmup, and what became of them.
   int64_t scheduled_writes = 0;
   int64_t unissued_writes = 0;  // not started by the schedule's end (the writer fell behind)

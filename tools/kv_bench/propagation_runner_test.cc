@@ -146,8 +146,12 @@ TEST(PropagationRunnerTest, EveryWriteIsSeenOnEveryEdgeInOrder) {
   BenchOptions o = PropagationOptions(3);
   PropagationRunner runner = MakeRunner(o, &log, {-1, -1, -1});
   ASSERT_TRUE(runner.Prepare().ok());
+  const absl::Time before = absl::Now();
   absl::StatusOr<PropagationResult> r = runner.Run();
   ASSERT_TRUE(r.ok()) << r.status();
+  // Time zero is the wall clock shortly after Run() began (a 20 ms lead).
+  EXPECT_GE(r->start, before);
+  EXPECT_LE(r->start, before + absl::Seconds(5));
   EXPECT_EQ(r->scheduled_writes, 200);
   const int64_t issued = Issued(*r);
   ASSERT_GT(issued, 0);
