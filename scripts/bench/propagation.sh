@@ -36,7 +36,12 @@
 # with kv.v1.KV/Get and skips a's third run), WRITES (resp: where EDGE_READS is resp,
 # kv-bench writes with KV.PUT on the origin's RESP port; grpc: kv.v1.KV/Put always), COMPARE_GRPC (0; 1 adds section a2: the LAN cluster again with
 # replication.stream_transport: grpc, the same measurement, printed beside a),
-# CONFIG (<repo>/cluster-configs/local-1+8.yaml), RESULTS_DIR (if set, every kv-bench JSON
+# CONFIG (<repo>/cluster-configs/local-1+8.yaml), NODE_ARGS (more kv-node flags for every
+# node, e.g. "--compaction-nice 0"), COMPARE_ARGS (kv-node flags to compare: section a
+# starts a second LAN cluster whose nodes also get them, and measures it in every round
+# beside the first, alternating which goes first; the idle cluster costs the other only
+# its heartbeats and gossip), GRPC_RUNS (1; 0 drops section a's gRPC run), SECTIONS
+# ("a c d e": which to run; a always), RESULTS_DIR (if set, every kv-bench JSON
 # is kept there, with its per-write --trace-csv beside it, and each node's LevelDB LOG in
 # leveldb/), TMPDIR (where the temp dir
 # goes: node data included, so fsync cost is that file system's; TMPDIR=/dev/shm takes
@@ -59,6 +64,9 @@ CATCHUP_SECONDS="${CATCHUP_SECONDS:-60}"
 DRAIN="${DRAIN:-30}"
 POLL_INTERVAL_US="${POLL_INTERVAL_US:-0}"
 EDGE_READS="${EDGE_READS:-resp}"
+GRPC_RUNS="${GRPC_RUNS:-1}"
+COMPARE_ARGS="${COMPARE_ARGS:-}"
+SECTIONS="${SECTIONS:-a c d e}"
 WRITES="${WRITES:-resp}"
 READY_TIMEOUT_S=60       # a node or Redis instance must serve within this
 STOP_TIMEOUT_S=20        # SIGTERM -> SIGKILL
@@ -70,6 +78,10 @@ die() { echo "propagation: error: $*" >&2; exit 1; }
 [[ "$RUNS" =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive integer"
 [[ "$EDGE_READS" == resp || "$EDGE_READS" == grpc ]] || die "EDGE_READS must be resp or grpc"
 [[ "$WRITES" == resp || "$WRITES" == grpc ]] || die "WRITES must be resp or grpc"
+[[ "$GRPC_RUNS" == 0 || "$GRPC_RUNS" == 1 ]] || die "GRPC_RUNS must be 0 or 1"
+[[ " $SECTIONS " == *" a "* ]] || die "SECTIONS must include a (the others use its cluster)"
+for v in $SECTIONS; do [[ "$v" =~ ^(a|c|d|e)$ ]] || die "SECTIONS: unknown section $v"; done
+want() { [[ " $SECTIONS " == *" $1 "* ]]; }
 for v in DURATION RATE WRITERS CATCHUP_SECONDS DRAIN POLL_INTERVAL_US; do
   [[ "${!v}" =~ ^[0-9]+([.][0-9]+)?$ ]] || die "$v must be a number"
 done
@@ -218,8 +230,10 @@ declare -A NODE_PID NODE_GRPC NODE_METRICS NODE_RESP NODE_ROLE NODE_REGION CLUST
 start_node() {
   local c="$1" id="$2" dir="$WORK/$1"
   rm -f "$dir/$id.ready"
+  local extra=()
+  read -r -a extra <<<"${NODE_ARGS:-}"
   "$BIN_DIR/kv-node" --config "${CLUSTER_CFG[$c]}" --node-id "$id" --data-root "$dir/data" \
-    --ready-file "$dir/$id.ready" >>"$dir/$id.log" 2>&1 </dev/null &
+    --ready-file "$dir/$id.ready" "${extra[@]+"${extra[@]}"}" >>"$dir/$id.log" 2>&1 </dev/null &
   NODE_PID[$c/$id]=$!
   ALL_PIDS+=("$!")
 }
@@ -557,11 +571,25 @@ done
 log "redis: master on ${REDIS_PORTS[0]}, 8 replicas online"
 REDIS_REPLICAS=""
 for port in "${REDIS_PORTS[@]:1}"; do REDIS_REPLICAS+="127.0.0.1:$port "; done
+if [[ -n "$COMPARE_ARGS" ]]; then
+  # A second LAN cluster whose nodes also get COMPARE_ARGS; idle while the other runs.
+  NODE_ARGS="${NODE_ARGS:-} $COMPARE_ARGS" start_cluster lanb lan
+  LANB_ORIGIN="$(role_ids lanb origin)"
+  mapfile -t LANB_EDGES < <(role_ids lanb edge)
+fi
+measure_lanb() {
+  [[ -n "$COMPARE_ARGS" ]] || return 0
+  measure_run lanb "$1" "${NODE_GRPC[lanb/$LANB_ORIGIN]}" "$(edge_addrs lanb "$EDGE_READS")" \
+    lanb "$LANB_ORIGIN" "${LANB_EDGES[*]}"
+}
 for run in $(seq "$RUNS"); do
+  # The compared cluster runs before the other in even rounds, after it in odd ones.
+  ((run % 2 == 0)) && measure_lanb "$run"
   measure_run lan "$run" "${NODE_GRPC[lan/$LAN_ORIGIN]}" "$LAN_EDGE_ADDRS" lan "$LAN_ORIGIN" \
     "${LAN_EDGES[*]}"
+  ((run % 2 == 1)) && measure_lanb "$run"
   measure_run redis "$run" "127.0.0.1:${REDIS_PORTS[0]}" "$REDIS_REPLICAS"
-  if [[ "$EDGE_READS" == resp ]]; then
+  if [[ "$EDGE_READS" == resp && "$GRPC_RUNS" == 1 ]]; then
     MEASURE_READS=grpc measure_run langet "$run" "${NODE_GRPC[lan/$LAN_ORIGIN]}" \
       "$(edge_addrs lan grpc)" lan "$LAN_ORIGIN" "${LAN_EDGES[*]}"
   fi
@@ -569,7 +597,11 @@ done
 stop_pids "${REDIS_PIDS[@]}"
 echo "  EdgeKV, $(lan_label):"
 measure_report lan lan "$LAN_ORIGIN" "${LAN_EDGES[*]}"
-if [[ "$EDGE_READS" == resp ]]; then
+if [[ -n "$COMPARE_ARGS" ]]; then
+  echo "  EdgeKV with $COMPARE_ARGS:"
+  measure_report lanb lanb "$LANB_ORIGIN" "${LANB_EDGES[*]}"
+fi
+if [[ "$EDGE_READS" == resp && "$GRPC_RUNS" == 1 ]]; then
   echo "  EdgeKV, writes and reads over gRPC:"
   measure_report langet lan "$LAN_ORIGIN" "${LAN_EDGES[*]}"
 fi
@@ -578,7 +610,8 @@ measure_report redis
 print_header
 print_row "EdgeKV LAN, $(lan_label)" lan
 print_row "Redis (1 master + 8 replicas)" redis
-[[ "$EDGE_READS" == resp ]] && print_row "EdgeKV LAN, gRPC Put and Get" langet
+[[ "$EDGE_READS" == resp && "$GRPC_RUNS" == 1 ]] && print_row "EdgeKV LAN, gRPC Put and Get" langet
+[[ -n "$COMPARE_ARGS" ]] && print_row "EdgeKV LAN, $COMPARE_ARGS" lanb
 IFS=$'\t' read -r e50 _ e99 emax _ < <(medians lan)
 IFS=$'\t' read -r r50 _ r99 rmax _ < <(medians redis)
 awk -v e50="$e50" -v e99="$e99" -v emax="$emax" -v r50="$r50" -v r99="$r99" -v rmax="$rmax" '
@@ -591,7 +624,17 @@ for run in $(seq "$RUNS"); do
     " \(.[1].visible_on_all_ms.p99) ms: \(if .[1].visible_on_all_ms.p99 > 0 then
     (.[0].visible_on_all_ms.p99 / .[1].visible_on_all_ms.p99 * 10 | round / 10 | tostring) + "x"
     else "-" end) (host steal \($es)% and \($rs)%)"' "$WORK/lan.$run.json" "$WORK/redis.$run.json"
+  if [[ -n "$COMPARE_ARGS" ]]; then
+    jq -r -s --arg run "$run" --arg args "$COMPARE_ARGS" --arg bs "$(cat "$WORK/lanb.$run.steal")" \
+      '"         with \($args): p99 \(.[0].visible_on_all_ms.p99) ms (host steal \($bs)%)"' \
+      "$WORK/lanb.$run.json"
+  fi
 done
+if [[ -n "$COMPARE_ARGS" ]]; then
+  LANB_PIDS=()
+  for id in ${CLUSTER_IDS[lanb]}; do LANB_PIDS+=("${NODE_PID[lanb/$id]}"); done
+  stop_pids "${LANB_PIDS[@]}"
+fi
 
 if [[ "${COMPARE_GRPC:-0}" == 1 ]]; then
   section "a2) The same over gRPC Subscribe (replication.stream_transport: grpc)"
@@ -611,90 +654,96 @@ fi
 
 
 # --- c) three regions ----------------------------------------------------------------------
-section "c) EdgeKV with the three-region latency model on (local-1+8 as shipped, free ports)"
-start_cluster wan wan
-WAN_ORIGIN="$(role_ids wan origin)"
-mapfile -t WAN_EDGES < <(role_ids wan edge)
-WAN_EDGE_ADDRS="$(edge_addrs wan "$EDGE_READS")"
-measure wan "${NODE_GRPC[wan/$WAN_ORIGIN]}" "$WAN_EDGE_ADDRS" wan "$WAN_ORIGIN" "${WAN_EDGES[*]}"
-# The largest modelled one-way path from the origin to an edge, from the config's table.
-MODEL="$(awk -v origin="${NODE_REGION[wan/$WAN_ORIGIN]}" -v regions="$(
-  for id in "${WAN_EDGES[@]}"; do printf '%s ' "${NODE_REGION[wan/$id]}"; done)" '
-  /^[[:space:]]+intra_region_ms:/ { intra = $2 }
-  /^[[:space:]]+default_ms:/ { dflt = $2 }
-  /^[[:space:]]+- \[/ {  # - [region-a, region-b, ms]
-    sub(/^[[:space:]]+- \[/, ""); gsub(/[],]/, " "); ms[$1 "|" $2] = $3; ms[$2 "|" $1] = $3
-  }
-  END {
-    n = split(regions, r, " ")
-    for (i = 1; i <= n; i++) {
-      d = (r[i] == origin) ? intra : ((origin "|" r[i]) in ms ? ms[origin "|" r[i]] : dflt)
-      if (d + 0 > best + 0) { best = d; to = r[i] }
+if want c; then
+  section "c) EdgeKV with the three-region latency model on (local-1+8 as shipped, free ports)"
+  start_cluster wan wan
+  WAN_ORIGIN="$(role_ids wan origin)"
+  mapfile -t WAN_EDGES < <(role_ids wan edge)
+  WAN_EDGE_ADDRS="$(edge_addrs wan "$EDGE_READS")"
+  measure wan "${NODE_GRPC[wan/$WAN_ORIGIN]}" "$WAN_EDGE_ADDRS" wan "$WAN_ORIGIN" "${WAN_EDGES[*]}"
+  # The largest modelled one-way path from the origin to an edge, from the config's table.
+  MODEL="$(awk -v origin="${NODE_REGION[wan/$WAN_ORIGIN]}" -v regions="$(
+    for id in "${WAN_EDGES[@]}"; do printf '%s ' "${NODE_REGION[wan/$id]}"; done)" '
+    /^[[:space:]]+intra_region_ms:/ { intra = $2 }
+    /^[[:space:]]+default_ms:/ { dflt = $2 }
+    /^[[:space:]]+- \[/ {  # - [region-a, region-b, ms]
+      sub(/^[[:space:]]+- \[/, ""); gsub(/[],]/, " "); ms[$1 "|" $2] = $3; ms[$2 "|" $1] = $3
     }
-    printf "%s %s -> %s", best, origin, to
-  }' "$CONFIG")"
-print_header
-print_row "EdgeKV, three-region model" wan
-IFS=$'\t' read -r _ _ w99 _ < <(medians wan)
-echo "  p99 visible on ALL edges: $w99 ms; largest modelled one-way origin -> edge path:" \
-  "${MODEL%% *} ms (${MODEL#* })"
-WAN_PIDS=()
-for id in ${CLUSTER_IDS[wan]}; do WAN_PIDS+=("${NODE_PID[wan/$id]}"); done
-stop_pids "${WAN_PIDS[@]}"
+    END {
+      n = split(regions, r, " ")
+      for (i = 1; i <= n; i++) {
+        d = (r[i] == origin) ? intra : ((origin "|" r[i]) in ms ? ms[origin "|" r[i]] : dflt)
+        if (d + 0 > best + 0) { best = d; to = r[i] }
+      }
+      printf "%s %s -> %s", best, origin, to
+    }' "$CONFIG")"
+  print_header
+  print_row "EdgeKV, three-region model" wan
+  IFS=$'\t' read -r _ _ w99 _ < <(medians wan)
+  echo "  p99 visible on ALL edges: $w99 ms; largest modelled one-way origin -> edge path:" \
+    "${MODEL%% *} ms (${MODEL#* })"
+  WAN_PIDS=()
+  for id in ${CLUSTER_IDS[wan]}; do WAN_PIDS+=("${NODE_PID[wan/$id]}"); done
+  stop_pids "${WAN_PIDS[@]}"
+fi
 
 # --- d) catch-up after a restart -----------------------------------------------------------
 VICTIM="${LAN_EDGES[-1]}"
 read -ra LAN_READ_ADDRS <<<"$(edge_addrs lan "$EDGE_READS")"
 OTHERS="${LAN_READ_ADDRS[*]::${#LAN_READ_ADDRS[@]}-1}"  # all but the victim, the last edge
 ORIGIN_METRICS="${NODE_METRICS[lan/$LAN_ORIGIN]}"
-section "d) Catch-up: stop $VICTIM (SIGTERM), ${CATCHUP_SECONDS} s of $RATE writes/s, restart it"
-seq_before="$(applied_seq "${NODE_METRICS[lan/$VICTIM]}")"
-stop_pids "${NODE_PID[lan/$VICTIM]}"
-log "catch-up: $VICTIM stopped at sequence $seq_before; writing to the other edges"
-# shellcheck disable=SC2046  # the flags are words without spaces
-bench "$WORK/catchup.json" "${NODE_GRPC[lan/$LAN_ORIGIN]}" "$OTHERS" "$CATCHUP_SECONDS" \
-  --writers "$WRITERS" --edge-reads "$EDGE_READS" $(write_flags lan "$EDGE_READS")
-jq -r --arg run "while $VICTIM was down" "$RUN_LINE" "$WORK/catchup.json"
-target="$(applied_seq "$ORIGIN_METRICS")"
-t0="$EPOCHREALTIME"
-start_node lan "$VICTIM"
-wait_ready lan "$VICTIM"
-ready_s="$(since "$t0")"
-wait_caught_up "${NODE_METRICS[lan/$VICTIM]}" "$target"
-total_s="$(since "$t0")"
-awk -v behind="$((target - seq_before))" -v ready="$ready_s" -v total="$total_s" \
-  -v victim="$VICTIM" -v from="$seq_before" -v to="$target" 'BEGIN {
-    rest = total - ready
-    printf "  %s was %d entries behind (applied sequence %d, origin %d)\n", victim, behind, from, to
-    printf "  restarted: serving after %.2f s, caught up after %.2f s: %.0f entries/s overall,", ready, total,
-      (total > 0 ? behind / total : 0)
-    printf " %.0f entries/s once serving\n", (rest > 0 ? behind / rest : 0) }'
+if want d; then
+  section "d) Catch-up: stop $VICTIM (SIGTERM), ${CATCHUP_SECONDS} s of $RATE writes/s, restart it"
+  seq_before="$(applied_seq "${NODE_METRICS[lan/$VICTIM]}")"
+  stop_pids "${NODE_PID[lan/$VICTIM]}"
+  log "catch-up: $VICTIM stopped at sequence $seq_before; writing to the other edges"
+  # shellcheck disable=SC2046  # the flags are words without spaces
+  bench "$WORK/catchup.json" "${NODE_GRPC[lan/$LAN_ORIGIN]}" "$OTHERS" "$CATCHUP_SECONDS" \
+    --writers "$WRITERS" --edge-reads "$EDGE_READS" $(write_flags lan "$EDGE_READS")
+  jq -r --arg run "while $VICTIM was down" "$RUN_LINE" "$WORK/catchup.json"
+  target="$(applied_seq "$ORIGIN_METRICS")"
+  t0="$EPOCHREALTIME"
+  start_node lan "$VICTIM"
+  wait_ready lan "$VICTIM"
+  ready_s="$(since "$t0")"
+  wait_caught_up "${NODE_METRICS[lan/$VICTIM]}" "$target"
+  total_s="$(since "$t0")"
+  awk -v behind="$((target - seq_before))" -v ready="$ready_s" -v total="$total_s" \
+    -v victim="$VICTIM" -v from="$seq_before" -v to="$target" 'BEGIN {
+      rest = total - ready
+      printf "  %s was %d entries behind (applied sequence %d, origin %d)\n", victim, behind, from, to
+      printf "  restarted: serving after %.2f s, caught up after %.2f s: %.0f entries/s overall,", ready, total,
+        (total > 0 ? behind / total : 0)
+      printf " %.0f entries/s once serving\n", (rest > 0 ? behind / rest : 0) }'
+fi
 
 # --- e) origin memory with a frozen edge ---------------------------------------------------
-FROZEN="${LAN_EDGES[-1]}"
-ORIGIN_PID="${NODE_PID[lan/$LAN_ORIGIN]}"
-section "e) Origin memory while $FROZEN is frozen (SIGSTOP) for ${CATCHUP_SECONDS} s of $RATE writes/s"
-anon_before="$(rss_anon "$ORIGIN_PID")"
-seq_frozen="$(applied_seq "${NODE_METRICS[lan/$FROZEN]}")"
-kill -STOP "${NODE_PID[lan/$FROZEN]}"
-log "memory: $FROZEN frozen; writing to the other edges"
-# shellcheck disable=SC2046
-bench "$WORK/frozen.json" "${NODE_GRPC[lan/$LAN_ORIGIN]}" "$OTHERS" "$CATCHUP_SECONDS" \
-  --writers "$WRITERS" --edge-reads "$EDGE_READS" $(write_flags lan "$EDGE_READS") \
-  --node-pid "$ORIGIN_PID"
-anon_after="$(rss_anon "$ORIGIN_PID")"
-jq -r --arg run "while $FROZEN was frozen" "$RUN_LINE" "$WORK/frozen.json"
-target="$(applied_seq "$ORIGIN_METRICS")"
-t0="$EPOCHREALTIME"
-kill -CONT "${NODE_PID[lan/$FROZEN]}"
-wait_caught_up "${NODE_METRICS[lan/$FROZEN]}" "$target"
-catchup_s="$(since "$t0")"
-jq -r --arg before "$anon_before" --arg after "$anon_after" '
-  def mib: . * 10 | round / 10;
-  "  origin RssAnon: \($before | tonumber / 1024 | mib) MiB before, \($after | tonumber / 1024 | mib) MiB after,"
-  + " peak \(.node_memory.peak_rss_anon_mib | mib) MiB during the writes"
-  + " (VmRSS peak \(.node_memory.peak_rss_mib | mib) MiB, \(.node_memory.samples) samples)"' \
-  "$WORK/frozen.json"
-awk -v behind="$((target - seq_frozen))" -v s="$catchup_s" -v edge="$FROZEN" -v to="$target" 'BEGIN {
-  printf "  after SIGCONT, %s caught up %d entries (to the origin'"'"'s sequence %d) in %.2f s: %.0f entries/s\n",
-    edge, behind, to, s, (s > 0 ? behind / s : 0) }'
+if want e; then
+  FROZEN="${LAN_EDGES[-1]}"
+  ORIGIN_PID="${NODE_PID[lan/$LAN_ORIGIN]}"
+  section "e) Origin memory while $FROZEN is frozen (SIGSTOP) for ${CATCHUP_SECONDS} s of $RATE writes/s"
+  anon_before="$(rss_anon "$ORIGIN_PID")"
+  seq_frozen="$(applied_seq "${NODE_METRICS[lan/$FROZEN]}")"
+  kill -STOP "${NODE_PID[lan/$FROZEN]}"
+  log "memory: $FROZEN frozen; writing to the other edges"
+  # shellcheck disable=SC2046
+  bench "$WORK/frozen.json" "${NODE_GRPC[lan/$LAN_ORIGIN]}" "$OTHERS" "$CATCHUP_SECONDS" \
+    --writers "$WRITERS" --edge-reads "$EDGE_READS" $(write_flags lan "$EDGE_READS") \
+    --node-pid "$ORIGIN_PID"
+  anon_after="$(rss_anon "$ORIGIN_PID")"
+  jq -r --arg run "while $FROZEN was frozen" "$RUN_LINE" "$WORK/frozen.json"
+  target="$(applied_seq "$ORIGIN_METRICS")"
+  t0="$EPOCHREALTIME"
+  kill -CONT "${NODE_PID[lan/$FROZEN]}"
+  wait_caught_up "${NODE_METRICS[lan/$FROZEN]}" "$target"
+  catchup_s="$(since "$t0")"
+  jq -r --arg before "$anon_before" --arg after "$anon_after" '
+    def mib: . * 10 | round / 10;
+    "  origin RssAnon: \($before | tonumber / 1024 | mib) MiB before, \($after | tonumber / 1024 | mib) MiB after,"
+    + " peak \(.node_memory.peak_rss_anon_mib | mib) MiB during the writes"
+    + " (VmRSS peak \(.node_memory.peak_rss_mib | mib) MiB, \(.node_memory.samples) samples)"' \
+    "$WORK/frozen.json"
+  awk -v behind="$((target - seq_frozen))" -v s="$catchup_s" -v edge="$FROZEN" -v to="$target" 'BEGIN {
+    printf "  after SIGCONT, %s caught up %d entries (to the origin'"'"'s sequence %d) in %.2f s: %.0f entries/s\n",
+      edge, behind, to, s, (s > 0 ? behind / s : 0) }'
+fi
