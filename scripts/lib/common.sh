@@ -34,7 +34,8 @@ kv_install_deps() {
   DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-# Configures $KV_BUILD_DIR once, with any extra cmake arguments given.
+# Configures $KV_BUILD_DIR once, with any extra cmake arguments given (optional).
+# shellcheck disable=SC2120
 kv_build_dir_configure() {
   if [ ! -f "$KV_BUILD_DIR/build.ninja" ]; then
     kv_log "configuring $KV_BUILD_DIR"
@@ -44,6 +45,7 @@ kv_build_dir_configure() {
 
 # Builds the given targets (all when none) in $KV_BUILD_DIR, incrementally.
 kv_build() {
+  # shellcheck disable=SC2119  # configured as it is, or as scripts/test configured it
   kv_build_dir_configure
   kv_log "building ${*:-everything} (-j$KV_JOBS)"
   CCACHE_BASEDIR="$KV_ROOT" ninja -C "$KV_BUILD_DIR" -j"$KV_JOBS" "$@"
