@@ -37,7 +37,7 @@
 # kv-bench writes with KV.PUT on the origin's RESP port; grpc: kv.v1.KV/Put always), COMPARE_GRPC (0; 1 adds section a2: the LAN cluster again with
 # replication.stream_transport: grpc, the same measurement, printed beside a),
 # CONFIG (<repo>/cluster-configs/local-1+8.yaml), NODE_ARGS (more kv-node flags for every
-# node, e.g. "--compaction-nice 0"), COMPARE_ARGS (kv-node flags to compare: section a
+# node, e.g. "--get-threads 2"), COMPARE_ARGS (kv-node flags to compare: section a
 # starts a second LAN cluster whose nodes also get them, and measures it in every round
 # beside the first, alternating which goes first; the idle cluster costs the other only
 # its heartbeats and gossip), GRPC_RUNS (1; 0 drops section a's gRPC run), SECTIONS
@@ -82,6 +82,8 @@ die() { echo "propagation: error: $*" >&2; exit 1; }
 [[ " $SECTIONS " == *" a "* ]] || die "SECTIONS must include a (the others use its cluster)"
 for v in $SECTIONS; do [[ "$v" =~ ^(a|c|d|e)$ ]] || die "SECTIONS: unknown section $v"; done
 want() { [[ " $SECTIONS " == *" $1 "* ]]; }
+# Section a's third run (gRPC Put and Get) needs RESP reads for its first.
+grpc_round() { [[ "$EDGE_READS" == resp && "$GRPC_RUNS" == 1 ]]; }
 for v in DURATION RATE WRITERS CATCHUP_SECONDS DRAIN POLL_INTERVAL_US; do
   [[ "${!v}" =~ ^[0-9]+([.][0-9]+)?$ ]] || die "$v must be a number"
 done
@@ -286,6 +288,13 @@ start_cluster() {
   for id in ${CLUSTER_IDS[$c]}; do wait_ready "$c" "$id"; done
   for id in $(role_ids "$c" edge); do wait_following "$c" "$id"; done
   log "cluster $c: $(wc -w <<<"${CLUSTER_IDS[$c]}") nodes serving, edges following (config $dir/config.yaml)"
+}
+
+# stop_cluster NAME: stops every node of cluster NAME.
+stop_cluster() {
+  local id pids=()
+  for id in ${CLUSTER_IDS[$1]}; do pids+=("${NODE_PID[$1/$id]}"); done
+  stop_pids "${pids[@]}"
 }
 
 # edge_addrs CLUSTER resp|grpc: prints the addresses kv-bench polls CLUSTER's edges on.
@@ -589,7 +598,7 @@ for run in $(seq "$RUNS"); do
     "${LAN_EDGES[*]}"
   ((run % 2 == 1)) && measure_lanb "$run"
   measure_run redis "$run" "127.0.0.1:${REDIS_PORTS[0]}" "$REDIS_REPLICAS"
-  if [[ "$EDGE_READS" == resp && "$GRPC_RUNS" == 1 ]]; then
+  if grpc_round; then
     MEASURE_READS=grpc measure_run langet "$run" "${NODE_GRPC[lan/$LAN_ORIGIN]}" \
       "$(edge_addrs lan grpc)" lan "$LAN_ORIGIN" "${LAN_EDGES[*]}"
   fi
@@ -601,7 +610,7 @@ if [[ -n "$COMPARE_ARGS" ]]; then
   echo "  EdgeKV with $COMPARE_ARGS:"
   measure_report lanb lanb "$LANB_ORIGIN" "${LANB_EDGES[*]}"
 fi
-if [[ "$EDGE_READS" == resp && "$GRPC_RUNS" == 1 ]]; then
+if grpc_round; then
   echo "  EdgeKV, writes and reads over gRPC:"
   measure_report langet lan "$LAN_ORIGIN" "${LAN_EDGES[*]}"
 fi
@@ -610,7 +619,7 @@ measure_report redis
 print_header
 print_row "EdgeKV LAN, $(lan_label)" lan
 print_row "Redis (1 master + 8 replicas)" redis
-[[ "$EDGE_READS" == resp && "$GRPC_RUNS" == 1 ]] && print_row "EdgeKV LAN, gRPC Put and Get" langet
+grpc_round && print_row "EdgeKV LAN, gRPC Put and Get" langet
 [[ -n "$COMPARE_ARGS" ]] && print_row "EdgeKV LAN, $COMPARE_ARGS" lanb
 IFS=$'\t' read -r e50 _ e99 emax _ < <(medians lan)
 IFS=$'\t' read -r r50 _ r99 rmax _ < <(medians redis)
@@ -625,16 +634,12 @@ for run in $(seq "$RUNS"); do
     (.[0].visible_on_all_ms.p99 / .[1].visible_on_all_ms.p99 * 10 | round / 10 | tostring) + "x"
     else "-" end) (host steal \($es)% and \($rs)%)"' "$WORK/lan.$run.json" "$WORK/redis.$run.json"
   if [[ -n "$COMPARE_ARGS" ]]; then
-    jq -r -s --arg run "$run" --arg args "$COMPARE_ARGS" --arg bs "$(cat "$WORK/lanb.$run.steal")" \
-      '"         with \($args): p99 \(.[0].visible_on_all_ms.p99) ms (host steal \($bs)%)"' \
+    jq -r --arg args "$COMPARE_ARGS" --arg bs "$(cat "$WORK/lanb.$run.steal")" \
+      '"         with \($args): p99 \(.visible_on_all_ms.p99) ms (host steal \($bs)%)"' \
       "$WORK/lanb.$run.json"
   fi
 done
-if [[ -n "$COMPARE_ARGS" ]]; then
-  LANB_PIDS=()
-  for id in ${CLUSTER_IDS[lanb]}; do LANB_PIDS+=("${NODE_PID[lanb/$id]}"); done
-  stop_pids "${LANB_PIDS[@]}"
-fi
+[[ -n "$COMPARE_ARGS" ]] && stop_cluster lanb
 
 if [[ "${COMPARE_GRPC:-0}" == 1 ]]; then
   section "a2) The same over gRPC Subscribe (replication.stream_transport: grpc)"
@@ -644,9 +649,7 @@ if [[ "${COMPARE_GRPC:-0}" == 1 ]]; then
   LANG_EDGE_ADDRS="$(edge_addrs lang "$EDGE_READS")"
   measure lang "${NODE_GRPC[lang/$LANG_ORIGIN]}" "$LANG_EDGE_ADDRS" lang "$LANG_ORIGIN" \
     "${LANG_EDGES[*]}"
-  LANG_PIDS=()
-  for id in ${CLUSTER_IDS[lang]}; do LANG_PIDS+=("${NODE_PID[lang/$id]}"); done
-  stop_pids "${LANG_PIDS[@]}"
+  stop_cluster lang
   print_header
   print_row "EdgeKV LAN, TCP stream (default)" lan
   print_row "EdgeKV LAN, gRPC Subscribe" lang
@@ -682,9 +685,7 @@ if want c; then
   IFS=$'\t' read -r _ _ w99 _ < <(medians wan)
   echo "  p99 visible on ALL edges: $w99 ms; largest modelled one-way origin -> edge path:" \
     "${MODEL%% *} ms (${MODEL#* })"
-  WAN_PIDS=()
-  for id in ${CLUSTER_IDS[wan]}; do WAN_PIDS+=("${NODE_PID[wan/$id]}"); done
-  stop_pids "${WAN_PIDS[@]}"
+  stop_cluster wan
 fi
 
 # --- d) catch-up after a restart -----------------------------------------------------------
