@@ -34,13 +34,18 @@ kv_install_deps() {
   DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-# Configures $KV_BUILD_DIR once, with any extra cmake arguments given (optional).
+# Configures $KV_BUILD_DIR with any extra cmake arguments given (optional): once, and
+# again when those arguments change (a script that now builds with other flags).
 # shellcheck disable=SC2120
 kv_build_dir_configure() {
-  if [ ! -f "$KV_BUILD_DIR/build.ninja" ]; then
-    kv_log "configuring $KV_BUILD_DIR"
+  local stamp="$KV_BUILD_DIR/.kv-cmake-args" wanted="$*"
+  if [ ! -f "$KV_BUILD_DIR/build.ninja" ] ||
+     { [ $# -gt 0 ] && [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; }; then
+    kv_log "configuring $KV_BUILD_DIR${wanted:+ ($wanted)}"
     cmake -S "$KV_ROOT" -B "$KV_BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+    [ $# -gt 0 ] && printf '%s' "$wanted" > "$stamp"
   fi
+  return 0
 }
 
 # Builds the given targets (all when none) in $KV_BUILD_DIR, incrementally.
