@@ -43,9 +43,8 @@ kv_build_dir_configure() {
      { [ $# -gt 0 ] && [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; }; then
     kv_log "configuring $KV_BUILD_DIR${wanted:+ ($wanted)}"
     cmake -S "$KV_ROOT" -B "$KV_BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
-    [ $# -gt 0 ] && printf '%s' "$wanted" > "$stamp"
+    if [ $# -gt 0 ]; then printf '%s' "$wanted" > "$stamp"; fi
   fi
-  return 0
 }
 
 # Builds the given targets (all when none) in $KV_BUILD_DIR, incrementally.
