@@ -13,6 +13,7 @@
 #include <mutex>
 #include <thread>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "client/client.h"
 #include "common/testing/free_port.h"
@@ -88,7 +89,7 @@ class ClusterE2eTest : public ::testing::Test {
 };
 
 TEST_F(ClusterE2eTest, KillingAnEdgeAndTheOriginUnderLoadLosesNoAcknowledgedWrite) {
-  for (const char* id : kNodes) Start(id);
+  for (const char* id : kNodes) ASSERT_NO_FATAL_FAILURE(Start(id));
   absl::StatusOr<Namespace> ns;
   ASSERT_TRUE(WaitFor([&] {
     ns = clients_["edge-1"]->CreateNamespace("e2e");
@@ -125,6 +126,13 @@ TEST_F(ClusterE2eTest, KillingAnEdgeAndTheOriginUnderLoadLosesNoAcknowledgedWrit
   // same port).
   const std::string origin_resp = nodes_["origin"]->resp_address();
   std::atomic<int> resp_acks{0};
+  // A failed assertion below returns early: the writers stop and are joined first.
+  absl::Cleanup join_writers = [&] {
+    stop = true;
+    for (auto& w : writers) {
+      if (w.joinable()) w.join();
+    }
+  };
   writers.emplace_back([&] {
     std::unique_ptr<bench::RedisClient> resp;
     for (int i = 0; !stop; ++i) {
@@ -154,12 +162,12 @@ TEST_F(ClusterE2eTest, KillingAnEdgeAndTheOriginUnderLoadLosesNoAcknowledgedWrit
   ASSERT_TRUE(acks_reach(500));
   Kill("edge-2");  // its writer now fails until it is back
   ASSERT_TRUE(acks_reach(1000));
-  Start("edge-2");
+  ASSERT_NO_FATAL_FAILURE(Start("edge-2"));
   ASSERT_TRUE(acks_reach(1500));
   Kill("origin");  // every write fails while it is down
   const int failed_before = failures.load();
   ASSERT_TRUE(WaitFor([&] { return failures.load() >= failed_before + 20; }, absl::Seconds(60)));
-  Start("origin");
+  ASSERT_NO_FATAL_FAILURE(Start("origin"));
   ASSERT_TRUE(acks_reach(acks.load() + 1000));
   stop = true;
   for (auto& w : writers) w.join();

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "absl/strings/escaping.h"
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "client/client.h"
 #include "common/testing/status_matchers.h"
@@ -55,7 +56,7 @@ class NodeE2eTest : public ::testing::Test {
 };
 
 TEST_F(NodeE2eTest, KvctlDrivesEveryOperation) {
-  StartNode();
+  ASSERT_NO_FATAL_FAILURE(StartNode());
   nlohmann::json ns = KvctlJson({"namespace", "create", "e2e-sessions"});
   ASSERT_TRUE(ns.contains("id")) << ns.dump();
   const std::string id = ns["id"];
@@ -140,7 +141,7 @@ TEST_F(NodeE2eTest, KvctlDrivesEveryOperation) {
 }
 
 TEST_F(NodeE2eTest, SigkillRightAfterAcknowledgedWritesLosesNothing) {
-  StartNode();
+  ASSERT_NO_FATAL_FAILURE(StartNode());
   absl::StatusOr<Namespace> ns = client_->CreateNamespace("crash");
   ASSERT_THAT(ns, IsOk());
 
@@ -157,6 +158,13 @@ TEST_F(NodeE2eTest, SigkillRightAfterAcknowledgedWritesLosesNothing) {
   std::atomic<bool> stop{false};
   std::atomic<int> acks{0};
   std::vector<std::thread> writers;
+  // A failed assertion below returns early: the writers stop and are joined first.
+  absl::Cleanup join_writers = [&] {
+    stop = true;
+    for (auto& w : writers) {
+      if (w.joinable()) w.join();
+    }
+  };
   for (int t = 0; t < 8; ++t) {
     writers.emplace_back([&, t] {
       for (int i = 0; !stop; ++i) {
@@ -178,7 +186,7 @@ TEST_F(NodeE2eTest, SigkillRightAfterAcknowledgedWritesLosesNothing) {
   stop = true;
   for (auto& w : writers) w.join();
 
-  StartNode();  // same data directory
+  ASSERT_NO_FATAL_FAILURE(StartNode());  // same data directory
   std::lock_guard<std::mutex> lock(mu);
   ASSERT_GE(acknowledged.size(), 3000u);
   int missing = 0;
@@ -195,7 +203,7 @@ TEST_F(NodeE2eTest, SigkillRightAfterAcknowledgedWritesLosesNothing) {
 }
 
 TEST_F(NodeE2eTest, SigtermShutsDownCleanlyAndKeepsData) {
-  StartNode();
+  ASSERT_NO_FATAL_FAILURE(StartNode());
   absl::StatusOr<Namespace> ns = client_->CreateNamespace("graceful");
   ASSERT_THAT(ns, IsOk());
   ASSERT_THAT(client_->Put(ns->id, "k", "v"), IsOk());
@@ -207,7 +215,7 @@ TEST_F(NodeE2eTest, SigtermShutsDownCleanlyAndKeepsData) {
 
   node_->process().Signal(SIGTERM);
   EXPECT_THAT(node_->process().Wait(absl::Seconds(30)), IsOkAndHolds(0));
-  StartNode();
+  ASSERT_NO_FATAL_FAILURE(StartNode());
   EXPECT_THAT(client_->Get(ns->id, "k"), IsOkAndHolds(Optional(std::string("v"))));
 }
 

@@ -20,7 +20,8 @@ namespace kv::e2e {
 // Returns the directory holding the built binaries ($KV_BIN_DIR, set by ctest).
 std::string BinDir();
 
-// Returns a fresh empty directory under the test temp dir.
+// Returns a fresh empty directory under the test temp dir; it is removed after the test
+// if the test passed, and kept (its path printed) if it failed.
 std::string MakeTempDir(const std::string& name);
 
 struct CommandResult {
