@@ -101,7 +101,16 @@ TEST_F(ClusterE2eTest, KillingAnEdgeAndTheOriginUnderLoadLosesNoAcknowledgedWrit
   std::atomic<bool> stop{false};
   std::atomic<int> acks{0};
   std::atomic<int> failures{0};
+  const std::string origin_resp = nodes_["origin"]->resp_address();
+  std::atomic<int> resp_acks{0};
   std::vector<std::thread> writers;
+  // A failed assertion below returns early: the writers stop and are joined first.
+  absl::Cleanup join_writers = [&] {
+    stop = true;
+    for (auto& w : writers) {
+      if (w.joinable()) w.join();
+    }
+  };
   for (int t = 0; t < 4; ++t) {
     writers.emplace_back([&, t] {
       // Each writer goes through its own node; keys are unique so nothing overwrites.
@@ -124,15 +133,6 @@ TEST_F(ClusterE2eTest, KillingAnEdgeAndTheOriginUnderLoadLosesNoAcknowledgedWrit
   // And one more through the origin's RESP port (KV.PUT): an acknowledgement there is as
   // durable as a Put's. It reconnects after each failure (the origin restarts on the
   // same port).
-  const std::string origin_resp = nodes_["origin"]->resp_address();
-  std::atomic<int> resp_acks{0};
-  // A failed assertion below returns early: the writers stop and are joined first.
-  absl::Cleanup join_writers = [&] {
-    stop = true;
-    for (auto& w : writers) {
-      if (w.joinable()) w.join();
-    }
-  };
   writers.emplace_back([&] {
     std::unique_ptr<bench::RedisClient> resp;
     for (int i = 0; !stop; ++i) {
@@ -160,11 +160,11 @@ TEST_F(ClusterE2eTest, KillingAnEdgeAndTheOriginUnderLoadLosesNoAcknowledgedWrit
   });
   auto acks_reach = [&](int n) { return WaitFor([&] { return acks.load() >= n; }, absl::Seconds(120)); };
   ASSERT_TRUE(acks_reach(500));
-  Kill("edge-2");  // its writer now fails until it is back
+  ASSERT_NO_FATAL_FAILURE(Kill("edge-2"));  // its writer now fails until it is back
   ASSERT_TRUE(acks_reach(1000));
   ASSERT_NO_FATAL_FAILURE(Start("edge-2"));
   ASSERT_TRUE(acks_reach(1500));
-  Kill("origin");  // every write fails while it is down
+  ASSERT_NO_FATAL_FAILURE(Kill("origin"));  // every write fails while it is down
   const int failed_before = failures.load();
   ASSERT_TRUE(WaitFor([&] { return failures.load() >= failed_before + 20; }, absl::Seconds(60)));
   ASSERT_NO_FATAL_FAILURE(Start("origin"));

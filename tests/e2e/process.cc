@@ -63,10 +63,13 @@ class TempDirJanitor : public ::testing::EmptyTestEventListener {
       std::error_code ignored;
       if (!std::filesystem::exists(dir, ignored)) continue;  // removed by its user
       if (failed) {
-        std::cerr << "kept " << dir << " (logs and data of the failed test)\n";
+        std::cerr << "kept " << dir << ": logs and data of the failed test "
+                  << info.test_suite_name() << "." << info.name() << "\n";
         continue;
       }
-      std::filesystem::remove_all(dir, ignored);
+      std::error_code error;
+      std::filesystem::remove_all(dir, error);
+      if (error) std::cerr << "warning: cannot remove " << dir << ": " << error.message() << "\n";
     }
   }
 

@@ -20,8 +20,9 @@ namespace kv::e2e {
 // Returns the directory holding the built binaries ($KV_BIN_DIR, set by ctest).
 std::string BinDir();
 
-// Returns a fresh empty directory under the test temp dir; it is removed after the test
-// if the test passed, and kept (its path printed) if it failed.
+// Returns a fresh empty directory under the test temp dir. It lives until the end of the
+// test that is running (call it from within a test, not from SetUpTestSuite): then it is
+// removed if the test passed, and kept (its path printed) if it failed.
 std::string MakeTempDir(const std::string& name);
 
 struct CommandResult {
