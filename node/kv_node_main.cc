@@ -60,6 +60,7 @@ int Run(int argc, char** argv) {
   int grpc_memory_mib = 0;
   bool grpc_bdp_probe = false;
   int get_threads = 0;
+  bool stream_on_resp_loop = true;
   app.add_option("--config", config_path,
                  "Cluster config (YAML, see cluster-configs/); requires --node-id");
   app.add_option("--node-id", node_id, "This node's id (in the config, or any name)");
@@ -112,6 +113,11 @@ int Run(int argc, char** argv) {
                  "more serve more reads at once on machines with cores to spare")
       ->capture_default_str()
       ->check(CLI::Range(0, 64));
+  app.add_option("--stream-on-resp-loop", stream_on_resp_loop,
+                 "An edge with a RESP port reads its replication stream on the RESP port's "
+                 "event-loop thread, so one wake-up serves a batch and the reads that came "
+                 "with it (false: on a thread of its own)")
+      ->capture_default_str();
   app.add_flag("--list-nodes", list_nodes,
                "Print the nodes of --config, one per line (id role region grpc metrics "
                "data_dir resp, \"-\" for an endpoint that is off), and exit; used by "
@@ -220,6 +226,7 @@ int Run(int argc, char** argv) {
   options.grpc_memory_bytes = static_cast<size_t>(grpc_memory_mib) << 20;
   options.grpc_bdp_probe = grpc_bdp_probe;
   options.get_threads = get_threads;
+  options.stream_on_resp_loop = stream_on_resp_loop;
 
   std::error_code ec;
   std::filesystem::create_directories(options.data_dir, ec);

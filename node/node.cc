@@ -128,6 +128,9 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(const NodeOptions& options,
     follower.node_id = options.node_id;
     follower.transport = options.stream_transport;
     follower.silence_timeout = std::max(absl::Seconds(2), 5 * options.replication.heartbeat);
+    if (options.stream_on_resp_loop && node->resp_server_) {
+      follower.input_loop = node->resp_server_.get();
+    }
     node->follower_ = std::make_unique<replication::Follower>(
         node->store_.get(), node->channels_, origin, deps.clock,
         node->replication_metrics_.get(), follower);
@@ -213,9 +216,10 @@ void Node::Shutdown() {
   if (shut_down_) return;
   shut_down_ = true;
   if (server_) server_->GetHealthCheckService()->SetServingStatus(false);
-  if (resp_server_) resp_server_->Stop();
   if (gossiper_) gossiper_->Stop();
+  // Before the RESP port: the follower may read its stream on the port's event loop.
   if (follower_) follower_->Stop();
+  if (resp_server_) resp_server_->Stop();
   // Replication streams follow forever: end them first, then wait for client calls.
   if (replication_service_) replication_service_->Stop();
   if (server_) {

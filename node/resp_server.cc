@@ -286,6 +286,16 @@ void RespServer::Loop() {
         uint64_t count;
         (void)!read(wake_fd_, &count, sizeof(count));
         DeliverCompletions();
+        AdoptWatches();
+        continue;
+      }
+      if (auto w = watched_.find(fd); w != watched_.end()) {
+        if (!w->second.on_input()) {
+          epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+          Watched ended = std::move(w->second);
+          watched_.erase(w);
+          ended.on_end(false);
+        }
         continue;
       }
       if (fd == listener_.fd()) {
@@ -331,6 +341,52 @@ void RespServer::Loop() {
     }
   }
   while (!connections_.empty()) CloseConnection(connections_.begin()->first, false);
+  EndWatches();
+}
+
+void RespServer::Watch(int fd, absl::AnyInvocable<bool()> on_input,
+                       absl::AnyInvocable<void(bool)> on_end) {
+  {
+    std::lock_guard<std::mutex> lock(watch_mu_);
+    if (!watches_ended_) {
+      new_watches_.emplace_back(fd, Watched{std::move(on_input), std::move(on_end)});
+      const uint64_t one = 1;
+      (void)!write(wake_fd_, &one, sizeof(one));
+      return;
+    }
+  }
+  on_end(true);
+}
+
+void RespServer::AdoptWatches() {
+  std::vector<std::pair<int, Watched>> adopted;
+  {
+    std::lock_guard<std::mutex> lock(watch_mu_);
+    adopted.swap(new_watches_);
+  }
+  for (auto& [fd, watch] : adopted) {
+    if (!WatchInput(epoll_fd_, fd)) {
+      KV_LOG_WARNING("RESP port: cannot watch descriptor ", fd, ": ", std::strerror(errno));
+      watch.on_end(false);
+      continue;
+    }
+    watched_.emplace(fd, std::move(watch));
+  }
+}
+
+void RespServer::EndWatches() {
+  std::vector<std::pair<int, Watched>> ended;
+  {
+    std::lock_guard<std::mutex> lock(watch_mu_);
+    watches_ended_ = true;
+    ended.swap(new_watches_);
+  }
+  for (auto& [fd, watch] : watched_) {
+    epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+    watch.on_end(true);
+  }
+  watched_.clear();
+  for (auto& [fd, watch] : ended) watch.on_end(true);
 }
 
 bool RespServer::Serve(Connection* c) {

@@ -30,7 +30,12 @@
 //   more input.
 // - A client that shuts down its sending side gets the replies to every complete
 //   command it sent, then the connection closes.
-// - Stop() (also run by the destructor) closes every connection and joins the thread.
+// - It is an InputLoop (common/input_loop.h): a socket handed to Watch() is served on
+//   the same thread, between connections' commands (an edge's replication stream: one
+//   wake-up serves a batch and the reads that came with it). A watch ends when its
+//   handler says so, or with Stop().
+// - Stop() (also run by the destructor) closes every connection, ends every watch and
+//   joins the thread.
 // Thread-safe.
 
 #include <atomic>
@@ -43,6 +48,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/input_loop.h"
 #include "common/socket.h"
 #include "node/resp_commands.h"
 #include "node/service_context.h"
@@ -69,7 +75,7 @@ struct RespServerOptions {
   absl::Duration idle_send_timeout = absl::Seconds(30);
 };
 
-class RespServer {
+class RespServer final : public InputLoop {
  public:
   // Serves `context`'s store on `address` ("host:port"; port 0 picks a free one).
   // `context` must outlive the server; `registry` (may be null) gets kv_resp_* metrics.
@@ -78,7 +84,7 @@ class RespServer {
                                                           prometheus::Registry* registry,
                                                           const std::string& address,
                                                           RespServerOptions options = {});
-  ~RespServer();
+  ~RespServer() override;
   RespServer(const RespServer&) = delete;
   RespServer& operator=(const RespServer&) = delete;
 
@@ -88,8 +94,13 @@ class RespServer {
   // Connections open now.
   int open_connections() const { return open_.load(); }
 
-  // Closes the listener and every connection and joins the thread. Idempotent.
+  // Closes the listener and every connection, ends every watch and joins the thread.
+  // Idempotent.
   void Stop();
+
+  // InputLoop: serves `fd` on the event loop's thread (see input_loop.h).
+  void Watch(int fd, absl::AnyInvocable<bool()> on_input,
+             absl::AnyInvocable<void(bool loop_stopped)> on_end) override;
 
  private:
   struct Connection;
@@ -113,6 +124,10 @@ class RespServer {
   // Points epoll's interest for `c` at what it waits for (input, output room).
   void UpdateInterest(Connection* c);
   void CloseConnection(int fd, bool dropped);
+  // Starts serving the watches handed over since the last call.
+  void AdoptWatches();
+  // Ends every watch (the loop is stopping), and any handed over later at once.
+  void EndWatches();
   // Gives each finished write's reply to its connection and serves it on.
   void DeliverCompletions();
 
@@ -130,7 +145,16 @@ class RespServer {
   std::once_flag stop_once_;
   std::thread thread_;
 
+  struct Watched {
+    absl::AnyInvocable<bool()> on_input;
+    absl::AnyInvocable<void(bool)> on_end;
+  };
+  std::mutex watch_mu_;
+  std::vector<std::pair<int, Watched>> new_watches_;  // guarded by watch_mu_
+  bool watches_ended_ = false;                        // guarded by watch_mu_
+
   // The event loop's own (touched by its thread only).
+  std::unordered_map<int, Watched> watched_;
   std::unordered_map<int, std::unique_ptr<Connection>> connections_;
   std::vector<int> held_;     // connections waiting for total_pending_ to drop
   size_t total_pending_ = 0;  // unsent reply bytes over every connection

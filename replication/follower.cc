@@ -2,6 +2,8 @@
 
 #include <sys/socket.h>
 
+#include <atomic>
+
 #include "absl/cleanup/cleanup.h"
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
@@ -252,6 +254,7 @@ absl::Status Follower::StreamTcp(int port) {
   std::string out(kStreamMagic);
   AppendFrame(FrameType::kSubscribe, NextRequest(&fresh), &out);
   KV_RETURN_IF_ERROR(SendAll(socket.fd(), out, absl::Now() + kStreamAddressTimeout));
+  if (options_.input_loop != nullptr && !loop_stopped_) return StreamOnLoop(socket.fd(), fresh);
   FrameReader reader(socket.fd());
   KV_RETURN_IF_ERROR(reader.BlockForIdleTimeout(options_.silence_timeout));
   LogApplier applier(store_, storage::Sequencing::kReplicated, clock_, metrics_,
@@ -278,6 +281,76 @@ absl::Status Follower::StreamTcp(int port) {
     }
     KV_RETURN_IF_ERROR(OnBatch(batch, fresh, &first, &applier));
   }
+}
+
+absl::Status Follower::StreamOnLoop(int socket, bool fresh) {
+  // Everything the loop's thread uses; it is done with it once `ended` is notified.
+  struct Watch {
+    explicit Watch(int fd, Follower* f)
+        : reader(fd),
+          applier(f->store_, storage::Sequencing::kReplicated, f->clock_, f->metrics_,
+                  /*from_origin=*/true) {}
+    FrameReader reader;
+    LogApplier applier;
+    v1::LogBatch batch;
+    bool first = true;
+    absl::Status status;        // why the stream ended
+    bool loop_stopped = false;  // it ended because the loop stopped
+    std::atomic<int64_t> last_input_ns{absl::ToUnixNanos(absl::Now())};
+    absl::Notification ended;
+  } watch(socket, this);
+  options_.input_loop->Watch(
+      socket,
+      [this, &watch, fresh] {
+        watch.last_input_ns.store(absl::ToUnixNanos(absl::Now()));
+        // One read per call, then every whole frame it completed: the loop's other
+        // clients wait at most one read's worth of batches.
+        absl::Status s = watch.reader.ReadAvailable();
+        while (s.ok()) {
+          absl::StatusOr<std::optional<Frame>> frame = watch.reader.NextBuffered();
+          if (!frame.ok()) {
+            s = frame.status();
+          } else if (!frame->has_value()) {
+            return true;
+          } else if ((*frame)->type == FrameType::kEnd) {
+            watch.status = EndFrameStatus(**frame);  // OK: caught up
+            return false;
+          } else if ((*frame)->type != FrameType::kBatch || !ParseFrame(**frame, &watch.batch)) {
+            s = absl::DataLossError("replication stream: a malformed batch");
+          } else {
+            s = OnBatch(watch.batch, fresh, &watch.first, &watch.applier);
+          }
+        }
+        watch.status = std::move(s);
+        return false;
+      },
+      [&watch](bool loop_stopped) {
+        watch.loop_stopped = loop_stopped;
+        watch.ended.Notify();
+      });
+  // The origin heartbeats every second: silence means a cut or blackholed link. A
+  // shutdown ends the watch (the loop reads the end of input).
+  bool cut = false;
+  while (!watch.ended.WaitForNotificationWithTimeout(absl::Milliseconds(250))) {
+    const absl::Time last = absl::FromUnixNanos(watch.last_input_ns.load());
+    if (!cut && absl::Now() - last > options_.silence_timeout) {
+      cut = true;
+      shutdown(socket, SHUT_RDWR);
+    }
+  }
+  if (watch.loop_stopped) {
+    loop_stopped_ = true;  // the node is stopping: a next stream reads on this thread
+    return absl::CancelledError("the input loop stopped");
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return absl::CancelledError("stopping");
+  }
+  if (cut) {
+    return absl::UnavailableError(
+        absl::StrCat("no message for ", absl::FormatDuration(options_.silence_timeout)));
+  }
+  return watch.status;
 }
 
 absl::Status Follower::StreamGrpc(v1::Replication::Stub* stub) {

@@ -16,9 +16,9 @@
 // - When the origin refuses the stream because this edge holds another log lineage or is
 //   behind the retained log, `on_needs_repair` is called (from the follower thread) and
 //   the follower retries after it returns.
-// - Over TCP the follower thread reads and applies each batch; over gRPC batches are
-//   applied on the gRPC thread that received them. Either way one at a time, as a local
-//   LevelDB write without fsync.
+// - Over TCP the follower thread reads and applies each batch, or with an input_loop
+//   that loop's thread does; over gRPC batches are applied on the gRPC thread that
+//   received them. Either way one at a time, as a local LevelDB write without fsync.
 // Thread-safe; Start/Stop from one owner thread.
 
 #include <atomic>
@@ -32,6 +32,7 @@
 #include "absl/time/time.h"
 #include "common/channel_factory.h"
 #include "common/clock.h"
+#include "common/input_loop.h"
 #include "grpcpp/grpcpp.h"
 #include "kv/replication/v1/replication.grpc.pb.h"
 #include "replication/log_applier.h"
@@ -49,6 +50,11 @@ struct FollowerOptions {
   absl::Duration silence_timeout = absl::Seconds(5);
   absl::Duration initial_backoff = absl::Milliseconds(50);
   absl::Duration max_backoff = absl::Seconds(2);
+  // If set, a TCP stream is read and applied on this loop's thread (the node's RESP
+  // port), so one wake-up serves a batch and the reads that came with it; the follower
+  // thread only connects and watches for silence. Not owned; must outlive the follower.
+  // Null: the follower thread reads the stream itself.
+  InputLoop* input_loop = nullptr;
 };
 
 class Follower {
@@ -80,6 +86,8 @@ class Follower {
   absl::Status StreamGrpc(kv::replication::v1::Replication::Stub* stub);
   // The stream over TCP to the origin's `port` (on its gRPC host).
   absl::Status StreamTcp(int port);
+  // Reads the subscribed stream on `socket` on options_.input_loop until it ends.
+  absl::Status StreamOnLoop(int socket, bool fresh);
   // Makes `ctx`'s call the one Stop() and the silence watchdog cancel; false (and not
   // tracked) when stopping. UntrackCall() before `ctx` goes.
   bool TrackCall(grpc::ClientContext* ctx);
@@ -101,6 +109,7 @@ class Follower {
 
   std::atomic<bool> connected_{false};
   int tcp_connect_failures_ = 0;  // consecutive; the follower thread only
+  bool loop_stopped_ = false;     // the input loop stopped: read on this thread; ditto
 
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

@@ -1,5 +1,6 @@
 // The replication stream and the follower between two stores in one process, over each
-// transport: gRPC Subscribe and the plain TCP stream.
+// transport: gRPC Subscribe and the plain TCP stream, read on the follower's thread or
+// on an input loop's (as an edge with a RESP port does).
 
 #include <gmock/gmock.h>
 #include <grpcpp/grpcpp.h>
@@ -8,6 +9,7 @@
 #include "absl/synchronization/notification.h"
 #include "common/channel_factory.h"
 #include "common/socket.h"
+#include "common/testing/poll_input_loop.h"
 #include "common/testing/status_matchers.h"
 #include "leveldb/helpers/memenv.h"
 #include "replication/follower.h"
@@ -25,8 +27,14 @@ using ::testing::Optional;
 
 const std::string kNs = "000000000000000000000000000000bb";
 
+struct Transport {
+  StreamTransport transport;
+  bool on_loop;  // the follower reads its TCP stream on an input loop
+  const char* name;
+};
+
 class ReplicationServiceTest : public storage::testing::StoreFixture,
-                               public ::testing::WithParamInterface<StreamTransport> {
+                               public ::testing::WithParamInterface<Transport> {
  protected:
   ReplicationServiceTest() : replica_env_(leveldb::NewMemEnv(leveldb::Env::Default())) {
     StartServer();
@@ -73,7 +81,8 @@ class ReplicationServiceTest : public storage::testing::StoreFixture,
   void StartFollower() {
     FollowerOptions options;
     options.node_id = "edge";
-    options.transport = GetParam();
+    options.transport = GetParam().transport;
+    if (GetParam().on_loop) options.input_loop = &loop_;
     options.initial_backoff = absl::Milliseconds(10);
     follower_ = std::make_unique<Follower>(
         replica_.get(), channels_.get(),
@@ -122,6 +131,7 @@ class ReplicationServiceTest : public storage::testing::StoreFixture,
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   std::unique_ptr<ChannelFactory> channels_;
+  kv::testing::PollInputLoop loop_;  // outlives the follower
   std::unique_ptr<Follower> follower_;
   absl::Mutex mu_;
   std::vector<absl::Status> repair_requests_ ABSL_GUARDED_BY(mu_);
@@ -142,7 +152,10 @@ TEST_P(ReplicationServiceTest, AFollowerReplicatesWritesAsTheyCommit) {
   EXPECT_EQ(replica_->BucketHashSnapshot(), store_->BucketHashSnapshot());
   EXPECT_TRUE(follower_->connected());
   // It went over the transport asked for.
-  EXPECT_EQ(service_->tcp_streams_opened() > 0, GetParam() == StreamTransport::kTcp);
+  EXPECT_EQ(service_->tcp_streams_opened() > 0, GetParam().transport == StreamTransport::kTcp);
+  // And on the loop if it has one: its watch is open.
+  EXPECT_EQ(loop_.watches(), GetParam().on_loop ? 1 : 0);
+  EXPECT_EQ(loop_.ended(), 0);
 }
 
 TEST_P(ReplicationServiceTest, AnOriginServingNoTcpStreamIsFollowedOverGrpc) {
@@ -319,11 +332,31 @@ TEST_P(ReplicationServiceTest, BatchesCarryTheirHorizonAndTheReplicaRecordsNoPoi
   EXPECT_EQ(replica_->FingerprintAt(4), store_->FingerprintAt(4));
 }
 
-INSTANTIATE_TEST_SUITE_P(Transports, ReplicationServiceTest,
-                         ::testing::Values(StreamTransport::kTcp, StreamTransport::kGrpc),
-                         [](const ::testing::TestParamInfo<StreamTransport>& info) {
-                           return info.param == StreamTransport::kTcp ? "Tcp" : "Grpc";
-                         });
+// The input loop stops before the follower (a node stops its RESP port first): the
+// follower goes on reading on its own thread.
+TEST_P(ReplicationServiceTest, AFollowerWhoseInputLoopStopsReadsOnItsOwnThread) {
+  if (!GetParam().on_loop) GTEST_SKIP() << "only a follower on an input loop";
+  MakeNamespace("t", kNs);
+  StartFollower();
+  ASSERT_THAT(Put(kNs, "a", "1"), IsOk());
+  ASSERT_TRUE(CaughtUp());
+  EXPECT_EQ(loop_.ended(), 0);
+  loop_.Stop();
+  EXPECT_EQ(loop_.ended(), 1);  // the watch ended with the loop
+  ASSERT_THAT(Put(kNs, "b", "2"), IsOk());
+  ASSERT_TRUE(CaughtUp());
+  EXPECT_THAT(ReplicaValue("b"), Optional(std::string("2")));
+  for (int i = 0; i < 3000 && !follower_->connected(); ++i) absl::SleepFor(absl::Milliseconds(10));
+  EXPECT_TRUE(follower_->connected());
+  EXPECT_GE(service_->tcp_streams_opened(), 2);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Transports, ReplicationServiceTest,
+    ::testing::Values(Transport{StreamTransport::kTcp, false, "Tcp"},
+                      Transport{StreamTransport::kTcp, true, "TcpOnInputLoop"},
+                      Transport{StreamTransport::kGrpc, false, "Grpc"}),
+    [](const ::testing::TestParamInfo<Transport>& info) { return info.param.name; });
 
 }  // namespace
 }  // namespace kv::replication

@@ -1,6 +1,9 @@
 #include "replication/stream_frame.h"
 
+#include <sys/socket.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -60,13 +63,9 @@ void FrameReader::Feed(absl::string_view bytes) {
 absl::Status FrameReader::Fill(size_t n, absl::Time deadline, absl::Duration idle) {
   while (buffered() < n) {
     if (fd_ < 0) return absl::UnavailableError("the stream ended");
-    if (start_ > 0) {
-      // Move the unread bytes (at most a partial frame) to the front, so the buffer
-      // only grows for a frame larger than it.
-      std::memmove(buffer_.data(), buffer_.data() + start_, buffered());
-      end_ -= start_;
-      start_ = 0;
-    }
+    // The unread bytes (at most a partial frame) go to the front, so the buffer only
+    // grows for a frame larger than it.
+    Compact();
     const size_t want = std::max(n - buffered(), kReadBytes);
     if (buffer_.size() < end_ + want) buffer_.resize(end_ + want);
     char* into = buffer_.data() + end_;
@@ -97,23 +96,70 @@ absl::StatusOr<Frame> FrameReader::NextWithIdleTimeout(absl::Duration idle) {
   return NextFrame(absl::InfiniteFuture(), idle);
 }
 
-absl::StatusOr<Frame> FrameReader::NextFrame(absl::Time deadline, absl::Duration idle) {
-  KV_RETURN_IF_ERROR(Fill(kFrameHeaderBytes, deadline, idle));
+void FrameReader::Compact() {
+  if (start_ == 0) return;
+  std::memmove(buffer_.data(), buffer_.data() + start_, buffered());
+  end_ -= start_;
+  start_ = 0;
+}
+
+absl::StatusOr<size_t> FrameReader::PeekPayloadSize(FrameType* type) const {
   const unsigned char* h = reinterpret_cast<const unsigned char*>(buffer_.data() + start_);
   const size_t size = static_cast<size_t>(h[0]) | static_cast<size_t>(h[1]) << 8 |
                       static_cast<size_t>(h[2]) << 16 | static_cast<size_t>(h[3]) << 24;
-  const uint8_t type = h[4];
-  if (type < static_cast<uint8_t>(FrameType::kSubscribe) ||
-      type > static_cast<uint8_t>(FrameType::kEnd)) {
-    return absl::DataLossError(absl::StrCat("replication stream: unknown frame type ", type));
+  const uint8_t t = h[4];
+  if (t < static_cast<uint8_t>(FrameType::kSubscribe) ||
+      t > static_cast<uint8_t>(FrameType::kEnd)) {
+    return absl::DataLossError(absl::StrCat("replication stream: unknown frame type ", t));
   }
   if (size > kMaxFramePayload) {
     return absl::DataLossError(absl::StrCat("replication stream: a frame of ", size,
                                             " bytes is above the limit of ", kMaxFramePayload));
   }
+  *type = static_cast<FrameType>(t);
+  return size;
+}
+
+absl::StatusOr<Frame> FrameReader::NextFrame(absl::Time deadline, absl::Duration idle) {
+  KV_RETURN_IF_ERROR(Fill(kFrameHeaderBytes, deadline, idle));
+  FrameType type;
+  KV_ASSIGN_OR_RETURN(size_t size, PeekPayloadSize(&type));
   KV_RETURN_IF_ERROR(Fill(kFrameHeaderBytes + size, deadline, idle));
-  Frame frame{static_cast<FrameType>(type),
-              absl::string_view(buffer_.data() + start_ + kFrameHeaderBytes, size)};
+  Frame frame{type, absl::string_view(buffer_.data() + start_ + kFrameHeaderBytes, size)};
+  start_ += kFrameHeaderBytes + size;
+  return frame;
+}
+
+absl::Status FrameReader::ReadAvailable() {
+  if (fd_ < 0) return absl::UnavailableError("the stream ended");
+  Compact();
+  size_t want = kReadBytes;
+  if (buffered() >= kFrameHeaderBytes) {
+    FrameType type;
+    KV_ASSIGN_OR_RETURN(size_t size, PeekPayloadSize(&type));
+    const size_t frame_end = kFrameHeaderBytes + size;  // take the rest of this frame at least
+    if (buffered() < frame_end) want = std::max(want, frame_end - buffered());
+  }
+  if (buffer_.size() < end_ + want) buffer_.resize(end_ + want);
+  for (;;) {
+    const ssize_t n = recv(fd_, buffer_.data() + end_, want, MSG_DONTWAIT);
+    if (n > 0) {
+      end_ += static_cast<size_t>(n);
+      return absl::OkStatus();
+    }
+    if (n == 0) return absl::UnavailableError("the connection was closed");
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return absl::OkStatus();
+    return absl::UnavailableError(absl::StrCat("recv: ", std::strerror(errno)));
+  }
+}
+
+absl::StatusOr<std::optional<Frame>> FrameReader::NextBuffered() {
+  if (buffered() < kFrameHeaderBytes) return std::nullopt;
+  FrameType type;
+  KV_ASSIGN_OR_RETURN(size_t size, PeekPayloadSize(&type));
+  if (buffered() < kFrameHeaderBytes + size) return std::nullopt;
+  Frame frame{type, absl::string_view(buffer_.data() + start_ + kFrameHeaderBytes, size)};
   start_ += kFrameHeaderBytes + size;
   return frame;
 }

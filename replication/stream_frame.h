@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -68,6 +69,14 @@ class FrameReader {
   // call per batch for a follower that is idle between batches. Next() still polls.
   absl::Status BlockForIdleTimeout(absl::Duration idle);
 
+  // For a reader driven by an event loop (InputLoop): one non-blocking read of what the
+  // socket holds (at least the rest of a frame whose header has arrived, if it is there);
+  // OK if it read nothing, UNAVAILABLE if the connection ended or failed. Frames returned
+  // by NextBuffered stay valid until the next ReadAvailable.
+  absl::Status ReadAvailable();
+  // The next frame already buffered, or nullopt if none is whole yet; DATA_LOSS as Next.
+  absl::StatusOr<std::optional<Frame>> NextBuffered();
+
   // Reads exactly `n` bytes before `deadline` (the connection's magic).
   absl::StatusOr<std::string> ReadExactly(size_t n, absl::Time deadline);
 
@@ -79,6 +88,11 @@ class FrameReader {
   // `idle` passes without a byte.
   absl::Status Fill(size_t n, absl::Time deadline, absl::Duration idle);
   absl::StatusOr<Frame> NextFrame(absl::Time deadline, absl::Duration idle);
+  // The payload size announced by the buffered header (which must be there); DATA_LOSS
+  // for an unknown type or a payload above kMaxFramePayload.
+  absl::StatusOr<size_t> PeekPayloadSize(FrameType* type) const;
+  // Moves the unread bytes to the front of the buffer.
+  void Compact();
   size_t buffered() const { return end_ - start_; }
 
   const int fd_;

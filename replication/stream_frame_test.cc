@@ -162,5 +162,75 @@ TEST(StreamFrameTest, ABlockingReaderReadsFramesTimesOutAndWakesOnShutdown) {
   stopper.join();
 }
 
+// A reader driven by an event loop: each ReadAvailable takes what the socket holds
+// without waiting, NextBuffered hands out whole frames only, and a frame larger than
+// one read completes over several.
+TEST(StreamFrameTest, AnEventLoopReaderTakesWhatIsThereAndHandsOutWholeFrames) {
+  int fds[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
+  Socket writer(fds[0]);
+  Socket reading(fds[1]);
+  FrameReader reader(reading.fd());
+
+  // Nothing there: no wait, no frame.
+  const absl::Time before = absl::Now();
+  ASSERT_THAT(reader.ReadAvailable(), IsOk());
+  EXPECT_LT(absl::Now() - before, absl::Seconds(1));
+  absl::StatusOr<std::optional<Frame>> f = reader.NextBuffered();
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_FALSE(f->has_value());
+
+  // Two small frames and the start of a large one in one read.
+  std::string wire;
+  AppendFrame(FrameType::kBatch, Batch(1, 1, 5), &wire);
+  AppendFrame(FrameType::kBatch, Batch(2, 1, 5), &wire);
+  std::string large;
+  AppendFrame(FrameType::kBatch, Batch(3, 1, 300000), &large);  // several reads
+  ASSERT_THAT(SendAll(writer.fd(), wire + large.substr(0, 10), absl::Now() + absl::Seconds(10)),
+              IsOk());
+  ASSERT_THAT(reader.ReadAvailable(), IsOk());
+  for (uint64_t seq : {1, 2}) {
+    f = reader.NextBuffered();
+    ASSERT_TRUE(f.ok()) << f.status();
+    ASSERT_TRUE(f->has_value());
+    EXPECT_EQ(std::string((*f)->payload), Batch(seq, 1, 5).SerializeAsString());
+  }
+  f = reader.NextBuffered();
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_FALSE(f->has_value());  // only 10 bytes of the third
+
+  std::thread sender([&] {
+    EXPECT_THAT(SendAll(writer.fd(), large.substr(10), absl::Now() + absl::Seconds(30)), IsOk());
+  });
+  int reads = 0;
+  for (;;) {
+    ASSERT_THAT(reader.ReadAvailable(), IsOk());
+    ++reads;
+    f = reader.NextBuffered();
+    ASSERT_TRUE(f.ok()) << f.status();
+    if (f->has_value()) break;
+    ASSERT_LT(reads, 100000) << "the large frame never completed";
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  sender.join();
+  EXPECT_EQ(std::string((*f)->payload), Batch(3, 1, 300000).SerializeAsString());
+
+  // A malformed header is DATA_LOSS; the end of input is UNAVAILABLE.
+  ASSERT_THAT(SendAll(writer.fd(), std::string("\x01\x00\x00\x00\x09x", 6),
+                      absl::Now() + absl::Seconds(10)),
+              IsOk());
+  writer.Close();
+  ASSERT_THAT(reader.ReadAvailable(), IsOk());
+  EXPECT_EQ(reader.NextBuffered().status().code(), absl::StatusCode::kDataLoss);
+
+  int other[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, other), 0);
+  Socket closed(other[0]);
+  Socket open(other[1]);
+  closed.Close();
+  FrameReader ended(open.fd());
+  EXPECT_EQ(ended.ReadAvailable().code(), absl::StatusCode::kUnavailable);
+}
+
 }  // namespace
 }  // namespace kv::replication

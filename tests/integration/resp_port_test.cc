@@ -6,12 +6,15 @@
 
 #include <sys/socket.h>
 
+#include <atomic>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "common/channel_factory.h"
 #include "common/socket.h"
 #include "common/testing/status_matchers.h"
@@ -533,6 +536,72 @@ TEST_F(RespPortTest, AnEdgeRefusesWritesAndStoresNothing) {
   }
   EXPECT_THAT(client_->Get(ns_, "k"), IsOkAndHolds(std::nullopt));
   (*edge)->Stop();
+}
+
+// The port's loop serves a watched socket (an edge's replication stream) between its
+// connections' commands, on its own thread, until the handler says stop or the server
+// stops; a watch handed over after Stop() ends at once.
+TEST_F(RespPortTest, ServesAWatchedSocketOnItsLoopUntilTheHandlerOrStopEndsIt) {
+  absl::StatusOr<std::unique_ptr<node::RespServer>> server = StartServer({});
+  ASSERT_THAT(server, IsOk());
+  auto socket_pair = [] {
+    int fds[2];
+    EXPECT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
+    return std::make_pair(Socket(fds[0]), Socket(fds[1]));
+  };
+
+  // A handler that keeps what arrives and stops at a '.'.
+  auto [writer, watched] = socket_pair();
+  std::string received;  // the loop's thread only, until `ended`
+  std::atomic<bool> on_test_thread{false};
+  absl::Notification ended;
+  bool stopped_by_loop = true;
+  const std::thread::id test_thread = std::this_thread::get_id();
+  (*server)->Watch(
+      watched.fd(),
+      [&, fd = watched.fd()] {
+        if (std::this_thread::get_id() == test_thread) on_test_thread = true;
+        char buffer[64];
+        const ssize_t n = recv(fd, buffer, sizeof(buffer), MSG_DONTWAIT);
+        if (n <= 0) return n < 0;  // nothing yet, or the end of input
+        received.append(buffer, static_cast<size_t>(n));
+        return received.find('.') == std::string::npos;
+      },
+      [&](bool loop_stopped) {
+        stopped_by_loop = loop_stopped;
+        ended.Notify();
+      });
+  ASSERT_THAT(SendAll(writer.fd(), "abc", absl::Now() + kTimeout), IsOk());
+  // Clients are served meanwhile.
+  absl::StatusOr<std::unique_ptr<RedisClient>> client =
+      RedisClient::Connect((*server)->address(), kTimeout);
+  ASSERT_THAT(client, IsOk());
+  ASSERT_THAT((*client)->Ping(), IsOk());
+  EXPECT_FALSE(ended.HasBeenNotified());
+  ASSERT_THAT(SendAll(writer.fd(), "d.", absl::Now() + kTimeout), IsOk());
+  ASSERT_TRUE(ended.WaitForNotificationWithTimeout(kTimeout));
+  EXPECT_EQ(received, "abcd.");
+  EXPECT_FALSE(stopped_by_loop);
+  EXPECT_FALSE(on_test_thread.load());
+  ASSERT_THAT((*client)->Ping(), IsOk());
+
+  // One still open when the server stops ends with it; one handed over later at once.
+  auto [writer2, watched2] = socket_pair();
+  absl::Notification ended2;
+  bool stopped2 = false;
+  (*server)->Watch(
+      watched2.fd(), [] { return true; },
+      [&](bool loop_stopped) {
+        stopped2 = loop_stopped;
+        ended2.Notify();
+      });
+  (*server)->Stop();
+  ASSERT_TRUE(ended2.HasBeenNotified());
+  EXPECT_TRUE(stopped2);
+  bool stopped3 = false;
+  (*server)->Watch(
+      watched2.fd(), [] { return true; }, [&](bool loop_stopped) { stopped3 = loop_stopped; });
+  EXPECT_TRUE(stopped3);
 }
 
 }  // namespace
