@@ -9,13 +9,15 @@
 // Contract for implementations
 // - Watch(fd, on_input, on_end): from then on `on_input` runs on the loop's thread
 //   whenever `fd` has input (or hung up), until it returns false; then `on_end(false)`
-//   runs there once and the loop forgets `fd`. If the loop stops first, or has stopped
-//   already, `on_end(true)` runs once instead (on the loop's thread, or on the caller's).
-//   The loop never closes `fd` or reads from it itself; the caller owns both until
-//   `on_end` has run. To end a watch from outside, shut the socket down: `on_input`
-//   then sees the end of input and returns false.
-// - `on_input` should do a bounded amount of work per call (the loop's other clients
-//   wait meanwhile) and leave the rest for the next call: input is level-triggered.
+//   runs there once and the loop forgets `fd`. If the loop stops first, has stopped
+//   already or cannot watch `fd`, `on_end(true)` runs once instead (on the loop's
+//   thread, or on the caller's): the caller should serve `fd` some other way. The loop
+//   never closes `fd` or reads from it itself; the caller owns both until `on_end` has
+//   run. To end a watch from outside, shut the socket down: `on_input` then sees the end
+//   of input and returns false.
+// - The loop's other clients wait while `on_input` runs: it should do a bounded amount
+//   of work per call and leave the rest for the next (input is level-triggered). What
+//   it waits for (a disk write, say) every client waits for.
 // Thread-safe.
 
 #include "absl/functional/any_invocable.h"

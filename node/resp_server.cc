@@ -367,7 +367,7 @@ void RespServer::AdoptWatches() {
   for (auto& [fd, watch] : adopted) {
     if (!WatchInput(epoll_fd_, fd)) {
       KV_LOG_WARNING("RESP port: cannot watch descriptor ", fd, ": ", std::strerror(errno));
-      watch.on_end(false);
+      watch.on_end(true);  // as if stopped: its owner serves it some other way
       continue;
     }
     watched_.emplace(fd, std::move(watch));

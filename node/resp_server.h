@@ -33,7 +33,9 @@
 // - It is an InputLoop (common/input_loop.h): a socket handed to Watch() is served on
 //   the same thread, between connections' commands (an edge's replication stream: one
 //   wake-up serves a batch and the reads that came with it). A watch ends when its
-//   handler says so, or with Stop().
+//   handler says so, or with Stop(). Unlike a command, a watch's handler may wait: the
+//   edge's applies each batch it read (at most ~1 MiB, or a chunk of a large value) as
+//   a local LevelDB write, and every connection waits meanwhile, as in a Redis replica.
 // - Stop() (also run by the destructor) closes every connection, ends every watch and
 //   joins the thread.
 // Thread-safe.

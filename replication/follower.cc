@@ -294,17 +294,25 @@ absl::Status Follower::StreamOnLoop(int socket, bool fresh) {
     LogApplier applier;
     v1::LogBatch batch;
     bool first = true;
-    absl::Status status;        // why the stream ended
-    bool loop_stopped = false;  // it ended because the loop stopped
+    // Why the stream ended; set by the handler whenever it ends the watch.
+    absl::Status status = absl::UnavailableError("the stream was never read");
+    bool loop_stopped = false;  // the loop stopped, or could not watch the socket
+    // When input last arrived or a handler call ended: the origin's silence is
+    // measured from there, never across the loop's own work.
     std::atomic<int64_t> last_input_ns{absl::ToUnixNanos(absl::Now())};
+    std::atomic<bool> in_handler{false};
     absl::Notification ended;
   } watch(socket, this);
   options_.input_loop->Watch(
       socket,
       [this, &watch, fresh] {
-        watch.last_input_ns.store(absl::ToUnixNanos(absl::Now()));
-        // One read per call, then every whole frame it completed: the loop's other
-        // clients wait at most one read's worth of batches.
+        watch.in_handler.store(true);
+        absl::Cleanup done = [&watch] {
+          watch.last_input_ns.store(absl::ToUnixNanos(absl::Now()));
+          watch.in_handler.store(false);
+        };
+        // One read per call, then every whole batch it completed: the loop's other
+        // clients wait at most for what one read brought (a batch is at most ~1 MiB).
         absl::Status s = watch.reader.ReadAvailable();
         while (s.ok()) {
           absl::StatusOr<std::optional<Frame>> frame = watch.reader.NextBuffered();
@@ -331,16 +339,19 @@ absl::Status Follower::StreamOnLoop(int socket, bool fresh) {
   // The origin heartbeats every second: silence means a cut or blackholed link. A
   // shutdown ends the watch (the loop reads the end of input).
   bool cut = false;
-  while (!watch.ended.WaitForNotificationWithTimeout(absl::Milliseconds(250))) {
-    const absl::Time last = absl::FromUnixNanos(watch.last_input_ns.load());
-    if (!cut && absl::Now() - last > options_.silence_timeout) {
+  absl::Duration wait = options_.silence_timeout;
+  while (!watch.ended.WaitForNotificationWithTimeout(wait)) {
+    const absl::Duration quiet =
+        absl::Now() - absl::FromUnixNanos(watch.last_input_ns.load());
+    wait = std::max(options_.silence_timeout - quiet, absl::Milliseconds(50));
+    if (!cut && !watch.in_handler.load() && quiet > options_.silence_timeout) {
       cut = true;
       shutdown(socket, SHUT_RDWR);
     }
   }
   if (watch.loop_stopped) {
     loop_stopped_ = true;  // the node is stopping: a next stream reads on this thread
-    return absl::CancelledError("the input loop stopped");
+    return absl::CancelledError("the input loop stopped or cannot watch the stream");
   }
   {
     absl::MutexLock lock(&mu_);

@@ -78,9 +78,10 @@ class ReplicationServiceTest : public storage::testing::StoreFixture,
     replica_ = std::move(*opened);
   }
 
-  void StartFollower() {
+  void StartFollower(absl::Duration silence_timeout = absl::Seconds(5)) {
     FollowerOptions options;
     options.node_id = "edge";
+    options.silence_timeout = silence_timeout;
     options.transport = GetParam().transport;
     if (GetParam().on_loop) options.input_loop = &loop_;
     options.initial_backoff = absl::Milliseconds(10);
@@ -330,6 +331,20 @@ TEST_P(ReplicationServiceTest, BatchesCarryTheirHorizonAndTheReplicaRecordsNoPoi
   ASSERT_EQ(replica_->AppliedSequence(), 4u);
   ASSERT_TRUE(replica_->FingerprintAt(4).has_value());
   EXPECT_EQ(replica_->FingerprintAt(4), store_->FingerprintAt(4));
+}
+
+// Stop() ends a stream that is open and well (the origin heartbeats every 100 ms) at
+// once, wherever it is read, not when the silence timeout would.
+TEST_P(ReplicationServiceTest, StopEndsAHealthyStreamPromptly) {
+  MakeNamespace("t", kNs);
+  StartFollower(/*silence_timeout=*/absl::Minutes(5));
+  ASSERT_THAT(Put(kNs, "a", "1"), IsOk());
+  ASSERT_TRUE(CaughtUp());
+  ASSERT_TRUE(follower_->connected());
+  const absl::Time before = absl::Now();
+  follower_->Stop();
+  EXPECT_LT(absl::Now() - before, absl::Minutes(1));
+  EXPECT_EQ(loop_.ended(), GetParam().on_loop ? 1 : 0);  // its watch ended too
 }
 
 // The input loop stops before the follower (a node stops its RESP port first): the

@@ -542,20 +542,22 @@ TEST_F(RespPortTest, AnEdgeRefusesWritesAndStoresNothing) {
 // connections' commands, on its own thread, until the handler says stop or the server
 // stops; a watch handed over after Stop() ends at once.
 TEST_F(RespPortTest, ServesAWatchedSocketOnItsLoopUntilTheHandlerOrStopEndsIt) {
-  absl::StatusOr<std::unique_ptr<node::RespServer>> server = StartServer({});
-  ASSERT_THAT(server, IsOk());
   auto socket_pair = [] {
     int fds[2];
     EXPECT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
     return std::make_pair(Socket(fds[0]), Socket(fds[1]));
   };
-
-  // A handler that keeps what arrives and stops at a '.'.
+  // Everything the handlers touch outlives the server (declared after it, it stops first).
   auto [writer, watched] = socket_pair();
+  auto [writer2, watched2] = socket_pair();
   std::string received;  // the loop's thread only, until `ended`
   std::atomic<bool> on_test_thread{false};
-  absl::Notification ended;
-  bool stopped_by_loop = true;
+  absl::Notification ended, ended2;
+  bool stopped_by_loop = true, stopped2 = false, stopped3 = false;
+  absl::StatusOr<std::unique_ptr<node::RespServer>> server = StartServer({});
+  ASSERT_THAT(server, IsOk());
+
+  // A handler that keeps what arrives and stops at a '.'.
   const std::thread::id test_thread = std::this_thread::get_id();
   (*server)->Watch(
       watched.fd(),
@@ -586,9 +588,6 @@ TEST_F(RespPortTest, ServesAWatchedSocketOnItsLoopUntilTheHandlerOrStopEndsIt) {
   ASSERT_THAT((*client)->Ping(), IsOk());
 
   // One still open when the server stops ends with it; one handed over later at once.
-  auto [writer2, watched2] = socket_pair();
-  absl::Notification ended2;
-  bool stopped2 = false;
   (*server)->Watch(
       watched2.fd(), [] { return true; },
       [&](bool loop_stopped) {
@@ -598,7 +597,6 @@ TEST_F(RespPortTest, ServesAWatchedSocketOnItsLoopUntilTheHandlerOrStopEndsIt) {
   (*server)->Stop();
   ASSERT_TRUE(ended2.HasBeenNotified());
   EXPECT_TRUE(stopped2);
-  bool stopped3 = false;
   (*server)->Watch(
       watched2.fd(), [] { return true; }, [&](bool loop_stopped) { stopped3 = loop_stopped; });
   EXPECT_TRUE(stopped3);
