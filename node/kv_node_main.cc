@@ -114,9 +114,9 @@ int Run(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(0, 64));
   app.add_option("--stream-on-resp-loop", stream_on_resp_loop,
-                 "An edge with a RESP port reads its replication stream on the RESP port's "
-                 "event-loop thread, so one wake-up serves a batch and the reads that came "
-                 "with it (false: on a thread of its own)")
+                 "An edge with a RESP port reads its replication stream, once caught up, on "
+                 "the RESP port's event-loop thread, so one wake-up serves a batch and the "
+                 "reads that came with it (false: always on a thread of its own)")
       ->capture_default_str();
   app.add_flag("--list-nodes", list_nodes,
                "Print the nodes of --config, one per line (id role region grpc metrics "

@@ -90,9 +90,9 @@ struct NodeOptions {
   // 0 = one per 4 cores, at least one. On a 2-core machine one thread costs least CPU
   // per read; more only serve more reads at once.
   int get_threads = 0;
-  // An edge with a RESP port reads and applies its replication stream (over TCP) on the
-  // RESP port's event-loop thread, so one wake-up serves a batch and the reads that came
-  // with it; false: on a thread of its own.
+  // An edge with a RESP port reads and applies its replication stream (over TCP), once
+  // caught up, on the RESP port's event-loop thread, so one wake-up serves a batch and
+  // the reads that came with it; false: on a thread of its own.
   bool stream_on_resp_loop = true;
   // How long shutdown waits for in-flight calls before cancelling them.
   absl::Duration shutdown_grace = absl::Seconds(10);

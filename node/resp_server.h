@@ -34,8 +34,9 @@
 //   the same thread, between connections' commands (an edge's replication stream: one
 //   wake-up serves a batch and the reads that came with it). A watch ends when its
 //   handler says so, or with Stop(). Unlike a command, a watch's handler may wait: the
-//   edge's applies each batch it read (at most ~1 MiB, or a chunk of a large value) as
-//   a local LevelDB write, and every connection waits meanwhile, as in a Redis replica.
+//   edge's applies each batch it read as a local LevelDB write, and every connection
+//   waits meanwhile, as in a Redis replica (the follower keeps backlogs and large
+//   values on its own thread, so these are the one or few entries of steady traffic).
 // - Stop() (also run by the destructor) closes every connection, ends every watch and
 //   joins the thread.
 // Thread-safe.

@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 
 #include <atomic>
+#include <limits>
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/random/random.h"
@@ -27,6 +28,9 @@ namespace {
 constexpr absl::Duration kStreamAddressTimeout = absl::Seconds(5);
 // Consecutive failed connects to the TCP stream before one attempt over gRPC.
 constexpr int kTcpAttemptsBeforeGrpc = 3;
+// An edge this many entries behind the origin reads its stream on the follower thread,
+// not on the input loop (a catch-up batch is up to 512 entries).
+constexpr uint64_t kLoopLagEntries = 256;
 
 }  // namespace
 
@@ -175,6 +179,7 @@ absl::Status Follower::OnBatch(const v1::LogBatch& batch, bool fresh, bool* firs
       KV_RETURN_IF_ERROR(store_->ResetLog(batch.epoch(), 0));
     }
   }
+  origin_head_ = batch.sender_applied_sequence();
   metrics_->SetOriginHead(batch.sender_applied_sequence());
   return applier->Apply(batch);
 }
@@ -254,14 +259,24 @@ absl::Status Follower::StreamTcp(int port) {
   std::string out(kStreamMagic);
   AppendFrame(FrameType::kSubscribe, NextRequest(&fresh), &out);
   KV_RETURN_IF_ERROR(SendAll(socket.fd(), out, absl::Now() + kStreamAddressTimeout));
-  if (options_.input_loop != nullptr && !loop_stopped_) return StreamOnLoop(socket.fd(), fresh);
   FrameReader reader(socket.fd());
   KV_RETURN_IF_ERROR(reader.BlockForIdleTimeout(options_.silence_timeout));
   LogApplier applier(store_, storage::Sequencing::kReplicated, clock_, metrics_,
                      /*from_origin=*/true);
   v1::LogBatch batch;
   bool first = true;
+  StreamState state{&reader, &applier, &batch, &first, fresh};
+  origin_head_ = std::numeric_limits<uint64_t>::max();  // unknown until the first batch
   for (;;) {
+    // Caught up (and between values, with no whole frame read ahead): the loop serves
+    // the stream until it falls behind again. Catching up stays here, so the loop's
+    // clients never wait for a backlog's large batches.
+    if (options_.input_loop != nullptr && !loop_stopped_ && !applier.in_value() &&
+        !reader.HasWholeFrame() && store_->AppliedSequence() >= origin_head_) {
+      absl::StatusOr<bool> handed_back = StreamOnLoop(socket.fd(), state);
+      if (!handed_back.ok()) return handed_back.status();
+      if (!*handed_back) return absl::OkStatus();  // ended as the origin said: caught up
+    }
     // The origin heartbeats every second: silence (not a slow, large frame) means trouble.
     absl::StatusOr<Frame> frame = reader.NextWithIdleTimeout(options_.silence_timeout);
     if (!frame.ok()) {
@@ -283,39 +298,33 @@ absl::Status Follower::StreamTcp(int port) {
   }
 }
 
-absl::Status Follower::StreamOnLoop(int socket, bool fresh) {
-  // Everything the loop's thread uses; it is done with it once `ended` is notified.
+absl::StatusOr<bool> Follower::StreamOnLoop(int socket, const StreamState& stream) {
+  // What the loop's thread uses besides `stream`; it is done with both once `ended` is
+  // notified.
   struct Watch {
-    explicit Watch(int fd, Follower* f)
-        : reader(fd),
-          applier(f->store_, storage::Sequencing::kReplicated, f->clock_, f->metrics_,
-                  /*from_origin=*/true) {}
-    FrameReader reader;
-    LogApplier applier;
-    v1::LogBatch batch;
-    bool first = true;
     // Why the stream ended; set by the handler whenever it ends the watch.
     absl::Status status = absl::UnavailableError("the stream was never read");
+    bool handed_back = false;   // behind again: the follower thread reads on
     bool loop_stopped = false;  // the loop stopped, or could not watch the socket
     // When input last arrived or a handler call ended: the origin's silence is
     // measured from there, never across the loop's own work.
     std::atomic<int64_t> last_input_ns{absl::ToUnixNanos(absl::Now())};
     std::atomic<bool> in_handler{false};
     absl::Notification ended;
-  } watch(socket, this);
+  } watch;
   options_.input_loop->Watch(
       socket,
-      [this, &watch, fresh] {
+      [this, &watch, &stream] {
         watch.in_handler.store(true);
         absl::Cleanup done = [&watch] {
           watch.last_input_ns.store(absl::ToUnixNanos(absl::Now()));
           watch.in_handler.store(false);
         };
         // One read per call, then every whole batch it completed: the loop's other
-        // clients wait at most for what one read brought (a batch is at most ~1 MiB).
-        absl::Status s = watch.reader.ReadAvailable();
+        // clients wait at most for what one read brought.
+        absl::Status s = stream.reader->ReadAvailable();
         while (s.ok()) {
-          absl::StatusOr<std::optional<Frame>> frame = watch.reader.NextBuffered();
+          absl::StatusOr<std::optional<Frame>> frame = stream.reader->NextBuffered();
           if (!frame.ok()) {
             s = frame.status();
           } else if (!frame->has_value()) {
@@ -323,10 +332,18 @@ absl::Status Follower::StreamOnLoop(int socket, bool fresh) {
           } else if ((*frame)->type == FrameType::kEnd) {
             watch.status = EndFrameStatus(**frame);  // OK: caught up
             return false;
-          } else if ((*frame)->type != FrameType::kBatch || !ParseFrame(**frame, &watch.batch)) {
+          } else if ((*frame)->type != FrameType::kBatch ||
+                     !ParseFrame(**frame, stream.batch)) {
             s = absl::DataLossError("replication stream: a malformed batch");
           } else {
-            s = OnBatch(watch.batch, fresh, &watch.first, &watch.applier);
+            s = OnBatch(*stream.batch, stream.fresh, stream.first, stream.applier);
+            // Far behind (a backlog after a stall) or inside a chunked value: back to
+            // the follower thread, whatever else is buffered included.
+            if (s.ok() && (stream.applier->in_value() ||
+                           origin_head_ > store_->AppliedSequence() + kLoopLagEntries)) {
+              watch.handed_back = true;
+              return false;
+            }
           }
         }
         watch.status = std::move(s);
@@ -350,8 +367,8 @@ absl::Status Follower::StreamOnLoop(int socket, bool fresh) {
     }
   }
   if (watch.loop_stopped) {
-    loop_stopped_ = true;  // the node is stopping: a next stream reads on this thread
-    return absl::CancelledError("the input loop stopped or cannot watch the stream");
+    loop_stopped_ = true;  // the node is stopping: this thread reads on
+    return true;
   }
   {
     absl::MutexLock lock(&mu_);
@@ -361,7 +378,9 @@ absl::Status Follower::StreamOnLoop(int socket, bool fresh) {
     return absl::UnavailableError(
         absl::StrCat("no message for ", absl::FormatDuration(options_.silence_timeout)));
   }
-  return watch.status;
+  if (watch.handed_back) return true;
+  if (!watch.status.ok()) return watch.status;
+  return false;
 }
 
 absl::Status Follower::StreamGrpc(v1::Replication::Stub* stub) {

@@ -41,6 +41,8 @@
 
 namespace kv::replication {
 
+class FrameReader;
+
 enum class StreamTransport { kTcp, kGrpc };
 
 struct FollowerOptions {
@@ -50,9 +52,10 @@ struct FollowerOptions {
   absl::Duration silence_timeout = absl::Seconds(5);
   absl::Duration initial_backoff = absl::Milliseconds(50);
   absl::Duration max_backoff = absl::Seconds(2);
-  // If set, a TCP stream is read and applied on this loop's thread (the node's RESP
-  // port), so one wake-up serves a batch and the reads that came with it; the follower
-  // thread only connects and watches for silence. Not owned; must outlive the follower.
+  // If set, a caught-up TCP stream is read and applied on this loop's thread (the
+  // node's RESP port), so one wake-up serves a batch and the reads that came with it; a
+  // backlog (more than 256 entries behind) or a chunked value is read on the follower
+  // thread, which also watches for silence. Not owned; must outlive the follower.
   // Null: the follower thread reads the stream itself.
   InputLoop* input_loop = nullptr;
 };
@@ -86,8 +89,19 @@ class Follower {
   absl::Status StreamGrpc(kv::replication::v1::Replication::Stub* stub);
   // The stream over TCP to the origin's `port` (on its gRPC host).
   absl::Status StreamTcp(int port);
-  // Reads the subscribed stream on `socket` on options_.input_loop until it ends.
-  absl::Status StreamOnLoop(int socket, bool fresh);
+  // One TCP stream's reading state, owned by StreamTcp.
+  struct StreamState {
+    FrameReader* reader;
+    LogApplier* applier;
+    kv::replication::v1::LogBatch* batch;
+    bool* first;
+    bool fresh;
+  };
+  // Reads the subscribed stream on `socket` on options_.input_loop, continuing
+  // `stream`, until it ends or falls behind. Returns true if this thread must read on
+  // (behind again, or the loop stopped), false if the origin ended the stream as caught
+  // up, or why the stream failed.
+  absl::StatusOr<bool> StreamOnLoop(int socket, const StreamState& stream);
   // Makes `ctx`'s call the one Stop() and the silence watchdog cancel; false (and not
   // tracked) when stopping. UntrackCall() before `ctx` goes.
   bool TrackCall(grpc::ClientContext* ctx);
@@ -110,6 +124,8 @@ class Follower {
   std::atomic<bool> connected_{false};
   int tcp_connect_failures_ = 0;  // consecutive; the follower thread only
   bool loop_stopped_ = false;     // the input loop stopped: read on this thread; ditto
+  // The origin's head as the last batch reported it (the thread applying batches only).
+  std::atomic<uint64_t> origin_head_{0};
 
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

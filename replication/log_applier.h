@@ -39,6 +39,8 @@ class LogApplier {
 
   // Returns the number of entries applied so far.
   int64_t applied() const { return applied_; }
+  // Returns true while a value continues in the next messages.
+  bool in_value() const { return pending_.has_value(); }
 
  private:
   // Adds `data` to the pending value; once complete, queues its mutation.

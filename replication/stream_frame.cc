@@ -154,6 +154,13 @@ absl::Status FrameReader::ReadAvailable() {
   }
 }
 
+bool FrameReader::HasWholeFrame() const {
+  if (buffered() < kFrameHeaderBytes) return false;
+  FrameType type;
+  absl::StatusOr<size_t> size = PeekPayloadSize(&type);
+  return !size.ok() || buffered() >= kFrameHeaderBytes + *size;
+}
+
 absl::StatusOr<std::optional<Frame>> FrameReader::NextBuffered() {
   if (buffered() < kFrameHeaderBytes) return std::nullopt;
   FrameType type;

@@ -76,6 +76,9 @@ class FrameReader {
   absl::Status ReadAvailable();
   // The next frame already buffered, or nullopt if none is whole yet; DATA_LOSS as Next.
   absl::StatusOr<std::optional<Frame>> NextBuffered();
+  // Returns true if a whole frame (or a malformed header) is buffered: the next call
+  // returns without reading.
+  bool HasWholeFrame() const;
 
   // Reads exactly `n` bytes before `deadline` (the connection's magic).
   absl::StatusOr<std::string> ReadExactly(size_t n, absl::Time deadline);
