@@ -347,6 +347,28 @@ TEST_P(ReplicationServiceTest, StopEndsAHealthyStreamPromptly) {
   EXPECT_EQ(loop_.ended(), GetParam().on_loop ? 1 : 0);  // its watch ended too
 }
 
+// An origin that goes silent with the connection open (no heartbeat, as behind a
+// blackholed link): the follower cuts the stream after its silence timeout and
+// reconnects, wherever the stream is read.
+TEST_P(ReplicationServiceTest, ASilentStreamIsCutAndReconnected) {
+  if (GetParam().transport != StreamTransport::kTcp) GTEST_SKIP() << "the TCP stream only";
+  ReplicationServiceOptions options;
+  options.heartbeat = absl::Hours(1);
+  StartServer(options);
+  MakeNamespace("t", kNs);
+  StartFollower(/*silence_timeout=*/absl::Milliseconds(300));
+  ASSERT_THAT(Put(kNs, "a", "1"), IsOk());
+  ASSERT_TRUE(CaughtUp());
+  for (int i = 0; i < 3000 && service_->tcp_streams_opened() < 2; ++i) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_GE(service_->tcp_streams_opened(), 2);
+  if (GetParam().on_loop) EXPECT_GE(loop_.ended(), 1);  // the loop's watch was cut
+  ASSERT_THAT(Put(kNs, "b", "2"), IsOk());
+  ASSERT_TRUE(CaughtUp());
+  EXPECT_THAT(ReplicaValue("b"), Optional(std::string("2")));
+}
+
 // The input loop stops before the follower (a node stops its RESP port first): the
 // follower goes on reading on its own thread.
 TEST_P(ReplicationServiceTest, AFollowerWhoseInputLoopStopsReadsOnItsOwnThread) {
