@@ -96,6 +96,12 @@ class ReplicationServiceTest : public storage::testing::StoreFixture,
     follower_->Start();
   }
 
+  // Waits (generously) until the follower has handed its stream to the loop `n` times.
+  bool WatchesReach(int n) {
+    for (int i = 0; i < 3000 && loop_.watches() < n; ++i) absl::SleepFor(absl::Milliseconds(10));
+    return loop_.watches() >= n;
+  }
+
   // Waits (generously) until the replica has applied everything the origin has.
   bool CaughtUp() {
     for (int i = 0; i < 3000; ++i) {
@@ -395,7 +401,7 @@ TEST_P(ReplicationServiceTest, ABacklogIsReadOnTheFollowerThreadAndTheLoopTakesO
   StartFollower();
   ASSERT_THAT(Put(kNs, "a", "1"), IsOk());
   ASSERT_TRUE(CaughtUp());
-  ASSERT_EQ(loop_.watches(), 1);
+  ASSERT_TRUE(WatchesReach(1));  // handed over just after the entry it caught up with
   std::vector<storage::Mutation> backlog;
   for (int i = 0; i < 3000; ++i) {
     backlog.push_back(storage::Mutation{
@@ -407,6 +413,7 @@ TEST_P(ReplicationServiceTest, ABacklogIsReadOnTheFollowerThreadAndTheLoopTakesO
   ASSERT_THAT(Put(kNs, "c", "1"), IsOk());
   ASSERT_TRUE(CaughtUp());
   // Handed back (the first watch ended) and taken over again (a second one).
+  EXPECT_TRUE(WatchesReach(2));
   EXPECT_EQ(loop_.ended(), 1);
   EXPECT_EQ(loop_.watches(), 2);
   EXPECT_EQ(service_->tcp_streams_opened(), 1);

@@ -186,6 +186,12 @@ TEST_F(StreamServerTest, ASubscriberThatStopsReadingIsClosedWithoutHoldingUpTheO
   // window does not stay shut once it reads again.
   RawSubscriber frozen(server_->port(), 1, /*rcvbuf=*/256 << 10);
   ASSERT_TRUE(active.ReadThrough(store_->AppliedSequence(), absl::Now() + kPatience));
+  // Both streams are open before the writes begin (the server accepts on its own thread:
+  // without this wait the loop below could see one stream and write nothing).
+  for (int i = 0; i < 3000 && server_->open_streams() < 2; ++i) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  ASSERT_EQ(server_->open_streams(), 2);
   // Write until the frozen subscriber's buffers are full and the server gives up on it,
   // reading along on the active one.
   const std::string value(16 << 10, 'v');

@@ -85,8 +85,8 @@ class PollInputLoop final : public InputLoop {
           kept.push_back(std::move(watched[i]));
           continue;
         }
+        ++ended_;  // before on_end, which may wake whoever reads ended()
         watched[i].on_end(false);
-        ++ended_;
       }
       watched.swap(kept);
     }
@@ -97,8 +97,8 @@ class PollInputLoop final : public InputLoop {
       pending_.clear();
     }
     for (Entry& e : watched) {
-      e.on_end(true);
       ++ended_;
+      e.on_end(true);
     }
   }
 
