@@ -284,18 +284,24 @@ absl::Status Follower::StreamTcp(int port) {
         absl::MutexLock lock(&mu_);
         if (stopping_) return absl::CancelledError("stopping");
       }
-      if (frame.status().code() == absl::StatusCode::kDeadlineExceeded) {
-        return absl::UnavailableError(absl::StrCat(
-            "no message for ", absl::FormatDuration(options_.silence_timeout)));
-      }
+      if (frame.status().code() == absl::StatusCode::kDeadlineExceeded) return SilenceError();
       return frame.status();
     }
     if (frame->type == FrameType::kEnd) return EndFrameStatus(*frame);
-    if (frame->type != FrameType::kBatch || !ParseFrame(*frame, &batch)) {
-      return absl::DataLossError("replication stream: a malformed batch");
-    }
-    KV_RETURN_IF_ERROR(OnBatch(batch, fresh, &first, &applier));
+    KV_RETURN_IF_ERROR(ApplyBatchFrame(*frame, state));
   }
+}
+
+absl::Status Follower::ApplyBatchFrame(const Frame& frame, const StreamState& stream) {
+  if (frame.type != FrameType::kBatch || !ParseFrame(frame, stream.batch)) {
+    return absl::DataLossError("replication stream: a malformed batch");
+  }
+  return OnBatch(*stream.batch, stream.fresh, stream.first, stream.applier);
+}
+
+absl::Status Follower::SilenceError() const {
+  return absl::UnavailableError(
+      absl::StrCat("no message for ", absl::FormatDuration(options_.silence_timeout)));
 }
 
 absl::StatusOr<bool> Follower::StreamOnLoop(int socket, const StreamState& stream) {
@@ -332,11 +338,8 @@ absl::StatusOr<bool> Follower::StreamOnLoop(int socket, const StreamState& strea
           } else if ((*frame)->type == FrameType::kEnd) {
             watch.status = EndFrameStatus(**frame);  // OK: caught up
             return false;
-          } else if ((*frame)->type != FrameType::kBatch ||
-                     !ParseFrame(**frame, stream.batch)) {
-            s = absl::DataLossError("replication stream: a malformed batch");
           } else {
-            s = OnBatch(*stream.batch, stream.fresh, stream.first, stream.applier);
+            s = ApplyBatchFrame(**frame, stream);
             // Far behind (a backlog after a stall) or inside a chunked value: back to
             // the follower thread, whatever else is buffered included.
             if (s.ok() && (stream.applier->in_value() ||
@@ -374,10 +377,7 @@ absl::StatusOr<bool> Follower::StreamOnLoop(int socket, const StreamState& strea
     absl::MutexLock lock(&mu_);
     if (stopping_) return absl::CancelledError("stopping");
   }
-  if (cut) {
-    return absl::UnavailableError(
-        absl::StrCat("no message for ", absl::FormatDuration(options_.silence_timeout)));
-  }
+  if (cut) return SilenceError();
   if (watch.handed_back) return true;
   if (!watch.status.ok()) return watch.status;
   return false;

@@ -42,6 +42,7 @@
 namespace kv::replication {
 
 class FrameReader;
+struct Frame;
 
 enum class StreamTransport { kTcp, kGrpc };
 
@@ -102,6 +103,10 @@ class Follower {
   // (behind again, or the loop stopped), false if the origin ended the stream as caught
   // up, or why the stream failed.
   absl::StatusOr<bool> StreamOnLoop(int socket, const StreamState& stream);
+  // Applies a TCP stream's batch frame; DATA_LOSS if it is not one.
+  absl::Status ApplyBatchFrame(const Frame& frame, const StreamState& stream);
+  // Why a stream that went silent for silence_timeout was cut.
+  absl::Status SilenceError() const;
   // Makes `ctx`'s call the one Stop() and the silence watchdog cancel; false (and not
   // tracked) when stopping. UntrackCall() before `ctx` goes.
   bool TrackCall(grpc::ClientContext* ctx);
