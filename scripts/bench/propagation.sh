@@ -31,7 +31,8 @@
 # Redis answers in ~0.1 ms and keeps one), CATCHUP_SECONDS (60; d and e), DRAIN (30 s:
 # kv-bench --drain),
 # POLL_INTERVAL_US (0: kv-bench --poll-interval-us; raise it to take fewer reads from the
-# edges at the cost of resolution),
+# edges at the cost of resolution), POLLERS (one: kv-bench --pollers, one thread polls
+# every edge; per-edge: a thread per edge, as before 2026-11-29),
 # EDGE_READS (resp: how kv-bench reads the edges in a, a2, c, d and e; grpc reads them
 # with kv.v1.KV/Get and skips a's third run), WRITES (resp: where EDGE_READS is resp,
 # kv-bench writes with KV.PUT on the origin's RESP port; grpc: kv.v1.KV/Put always), COMPARE_GRPC (0; 1 adds section a2: the LAN cluster again with
@@ -63,6 +64,7 @@ WRITERS="${WRITERS:-16}"
 CATCHUP_SECONDS="${CATCHUP_SECONDS:-60}"
 DRAIN="${DRAIN:-30}"
 POLL_INTERVAL_US="${POLL_INTERVAL_US:-0}"
+POLLERS="${POLLERS:-one}"
 EDGE_READS="${EDGE_READS:-resp}"
 GRPC_RUNS="${GRPC_RUNS:-1}"
 COMPARE_ARGS="${COMPARE_ARGS:-}"
@@ -77,6 +79,7 @@ die() { echo "propagation: error: $*" >&2; exit 1; }
 
 [[ "$RUNS" =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive integer"
 [[ "$EDGE_READS" == resp || "$EDGE_READS" == grpc ]] || die "EDGE_READS must be resp or grpc"
+[[ "$POLLERS" == one || "$POLLERS" == per-edge ]] || die "POLLERS must be one or per-edge"
 [[ "$WRITES" == resp || "$WRITES" == grpc ]] || die "WRITES must be resp or grpc"
 [[ "$GRPC_RUNS" == 0 || "$GRPC_RUNS" == 1 ]] || die "GRPC_RUNS must be 0 or 1"
 [[ " $SECTIONS " == *" a "* ]] || die "SECTIONS must include a (the others use its cluster)"
@@ -411,6 +414,7 @@ bench() {
   fi
   "$BIN_DIR/kv-bench" --mode propagation --endpoint "$origin" --edges "${edges// /,}" \
     --rate "$RATE" --duration "$seconds" --drain "$DRAIN" --poll-interval-us "$POLL_INTERVAL_US" \
+    --pollers "$POLLERS" \
     --json "${trace[@]}" "$@" >"$out" || status=$?
   [[ $status -eq 0 || $status -eq 3 || $status -eq 4 ]] || die "kv-bench failed (exit $status)"
   if [[ -n "${RESULTS_DIR:-}" ]]; then cp "$out" "$RESULTS_DIR/"; fi

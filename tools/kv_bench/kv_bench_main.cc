@@ -92,14 +92,17 @@ to the moment it is readable on each edge:
     "late" counts writes started > 1 ms after their due time; the achieved rate is
     acknowledged writes / time from the end of the warmup to the last write's return.
     Acknowledged = when the Put (--origin-resp: KV.PUT; Redis: SET) returned.
-  - One poller per edge, one Get (--edge-reads resp: HGET on the edge's RESP port;
-    Redis: GET) in flight, reads the oldest acknowledged
+  - For each edge, with one Get (--edge-reads resp: HGET on the edge's RESP port;
+    Redis: GET) in flight, kv-bench reads the oldest acknowledged
     write (in commit order) not yet seen there; after a hit it reads 1, 3, 7, ... writes further ahead
     (never past the newest acknowledged) to find the end of a batch; when it has seen
     every acknowledged write it waits for the next acknowledgement and reads that write.
     It never reads a write before its acknowledgement. Reads that miss are spaced
     --poll-interval-us apart (0: back to back); the report gives each edge's read round
-    trip (its resolution) and how many reads it made (load on the edges).
+    trip (its resolution) and how many reads it made (load on the edges). With
+    --pollers one (the default for RESP and Redis reads) a single thread keeps every
+    edge's read going, waking once per event rather than once per edge and event;
+    --pollers per-edge gives each edge a thread of its own (always, for gRPC reads).
   - Replicas apply writes in commit order, so a write is visible on an edge at the
     completion time of the first successful read of it or of any later one (an upper
     bound, late by at most one read). Delay = visible - acknowledged. "visible on ALL
@@ -312,6 +315,13 @@ int Run(int argc, char** argv) {
                  "edge when the first found nothing (0 = back to back: best resolution)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
+  std::string pollers = "one";
+  app.add_option("--pollers", pollers,
+                 "Propagation: 'one' thread polls every edge (waiting on all connections at "
+                 "once; RESP reads only, else each edge gets a thread) or 'per-edge' "
+                 "threads, one blocking read each")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"one", "per-edge"}));
   app.add_option("--concurrency", options.concurrency, "Worker threads (concurrent calls)")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
@@ -391,6 +401,7 @@ int Run(int argc, char** argv) {
   options.warmup = absl::Seconds(warmup_s);
   options.drain = absl::Seconds(drain_s);
   options.poll_interval = absl::Microseconds(poll_interval_us);
+  options.single_poller = pollers == "one";
   options.setup_timeout = absl::Seconds(timeout_s);
   if (absl::Status s = kv::bench::ValidateOptions(options); !s.ok()) {
     std::fprintf(stderr, "kv-bench: %s\n", std::string(s.message()).c_str());

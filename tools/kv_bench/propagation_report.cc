@@ -100,6 +100,7 @@ std::string FormatPropagationJson(const PropagationResult& r) {
   j["value_size"] = o.value_size;
   j["drain_limit_s"] = absl::ToDoubleSeconds(o.drain);
   j["poll_interval_ms"] = absl::ToDoubleMilliseconds(o.poll_interval);
+  j["pollers"] = r.one_poller ? "one" : "per-edge";
   j["scheduled_writes"] = r.scheduled_writes;
   j["unissued_writes"] = r.unissued_writes;
   j["acknowledged_writes"] = v.measured_writes;

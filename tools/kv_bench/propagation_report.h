@@ -17,7 +17,7 @@ std::string FormatPropagationTable(const PropagationResult& result);
 // Returns the report as one line of JSON; times in milliseconds unless the name ends in
 // _s. Fields:
 //   mode "propagation", backend, endpoint, edges [...], run_id, namespace_id, rate,
-//   duration_s, warmup_s, value_size, drain_limit_s, poll_interval_ms,
+//   duration_s, warmup_s, value_size, drain_limit_s, poll_interval_ms, pollers (one|per-edge),
 //   scheduled_writes, unissued_writes, acknowledged_writes, write_errors, write_errors_by_code {},
 //   first_write_error, elapsed_s, achieved_rate, behind_schedule, max_behind_ms,
 //   write_latency_ms {count,min,p50,p90,p99,p999,max,mean}, drain_s, client_cpu_s (CPU

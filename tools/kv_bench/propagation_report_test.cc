@@ -62,6 +62,7 @@ TEST(PropagationReportTest, JsonHasStableFieldsInMilliseconds) {
   EXPECT_EQ(j["mode"], "propagation");
   EXPECT_EQ(j["backend"], "redis");
   EXPECT_EQ(j["edges"].size(), 2u);
+  EXPECT_EQ(j["pollers"], "per-edge");  // one_poller unset
   EXPECT_EQ(j["run_id"], "0badc0de");
   EXPECT_DOUBLE_EQ(j["start_unix_s"].get<double>(), 1700000000.25);
   EXPECT_EQ(j["scheduled_writes"], 2000);

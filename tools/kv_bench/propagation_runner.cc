@@ -1,6 +1,9 @@
 #include "tools/kv_bench/propagation_runner.h"
 
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -153,6 +156,7 @@ void PropagationRunner::Write(int writer, WriterStats* stats) {
     } else if (marker_sequence_ == 0) {
       tracker_->WriteFailed(i, i);
     }  // else its position is unknown; FinishWrites() fills the hole if it committed
+    WakePoller();
     if (!measured) continue;
     if (status.ok()) {
       stats->latency.Record(Micros(end - begin));
@@ -165,7 +169,151 @@ void PropagationRunner::Write(int writer, WriterStats* stats) {
   if (writers_left_.fetch_sub(1) == 1) {  // the last writer to stop
     drain_deadline_ns_.store(absl::ToInt64Nanoseconds(Since(stats->finished) + options_.drain));
     tracker_->FinishWrites();
+    WakePoller();
   }
+}
+
+void PropagationRunner::WakePoller() {
+  if (wake_fd_ < 0) return;
+  const uint64_t one = 1;
+  (void)!write(wake_fd_, &one, sizeof(one));
+}
+
+void PropagationRunner::PollAll(std::vector<EdgeProbeStats>* stats,
+                                std::vector<Clock::time_point>* stopped) {
+  struct EdgeState {
+    bool in_flight = false;
+    int64_t target = 0;  // the position being read
+    int hits_in_row = 0;
+    Clock::time_point begin;       // of the read in flight
+    Clock::time_point not_before;  // the next read starts no earlier
+    LatencyRecorder rtt;
+    std::map<absl::StatusCode, int64_t> errors;
+  };
+  const size_t edge_count = edges_.size();
+  std::vector<EdgeState> state(edge_count);
+  std::vector<bool> done(edge_count, false);
+  auto fail = [&](size_t e, const absl::Status& status, Clock::time_point at) {
+    EdgeProbeStats& st = (*stats)[e];
+    ++st.errors;
+    ++state[e].errors[status.code()];
+    if (st.first_error.empty()) st.first_error = status.ToString();
+    state[e].hits_in_row = 0;
+    state[e].not_before = at + absl::ToChronoNanoseconds(kProbeErrorBackoff);
+  };
+  std::vector<pollfd> fds;
+  std::vector<size_t> fd_edge;  // fds[i + 1] belongs to edge fd_edge[i]
+  for (;;) {
+    Clock::time_point now = Clock::now();
+    if (absl::ToInt64Nanoseconds(Since(now)) >= drain_deadline_ns_.load()) break;
+    // Read finished() first: once it is true, answered() is final.
+    const bool finished = tracker_->finished();
+    const int64_t answered = tracker_->answered();
+    Clock::time_point wake_at = now + absl::ToChronoNanoseconds(kIdleWait);
+    bool active = false;
+    for (size_t e = 0; e < edge_count; ++e) {
+      EdgeState& s = state[e];
+      if (s.in_flight) {
+        active = true;
+        continue;
+      }
+      if (now < s.not_before) {
+        active = true;
+        wake_at = std::min(wake_at, s.not_before);
+        continue;
+      }
+      const int64_t oldest = tracker_->OldestUnseen(static_cast<int>(e));
+      if (oldest >= answered) {
+        s.hits_in_row = 0;  // start with the next write acknowledged
+        if (finished && !done[e]) {
+          done[e] = true;  // every write seen here
+          (*stopped)[e] = now;
+        }
+        active = active || !finished;
+        continue;
+      }
+      active = true;
+      int64_t target = 0;
+      const std::string key = ProbeKey(oldest, answered, s.hits_in_row, &target);
+      s.begin = Clock::now();
+      ++(*stats)[e].probes;
+      absl::Status started = edges_[e]->StartIsVisible(key);
+      if (!started.ok()) {
+        fail(e, started, s.begin);
+        wake_at = std::min(wake_at, s.not_before);
+        continue;
+      }
+      s.in_flight = true;
+      s.target = target;
+    }
+    if (!active) break;  // every edge has seen every write
+
+    fds.assign(1, pollfd{wake_fd_, POLLIN, 0});
+    fd_edge.clear();
+    for (size_t e = 0; e < edge_count; ++e) {
+      if (!state[e].in_flight) continue;
+      fds.push_back(pollfd{edges_[e]->poll_fd(), POLLIN, 0});
+      fd_edge.push_back(e);
+    }
+    now = Clock::now();
+    const int64_t drain_left = drain_deadline_ns_.load() - absl::ToInt64Nanoseconds(Since(now));
+    const int64_t wait_ns =
+        std::max<int64_t>(0, std::min<int64_t>(drain_left, std::chrono::duration_cast<std::chrono::nanoseconds>(wake_at - now).count()));
+    const timespec timeout{static_cast<time_t>(wait_ns / 1'000'000'000),
+                           static_cast<long>(wait_ns % 1'000'000'000)};
+    if (ppoll(fds.data(), fds.size(), &timeout, nullptr) < 0 && errno != EINTR) {
+      // Cannot wait (should not happen): give every read in flight up as failed.
+      const absl::Status status =
+          absl::InternalError(absl::StrCat("ppoll: ", std::strerror(errno)));
+      for (size_t e : fd_edge) {
+        state[e].in_flight = false;
+        fail(e, status, Clock::now());
+      }
+      continue;
+    }
+    if (fds[0].revents != 0) {
+      uint64_t count;
+      (void)!read(wake_fd_, &count, sizeof(count));
+    }
+    for (size_t i = 0; i < fd_edge.size(); ++i) {
+      if (fds[i + 1].revents == 0) continue;
+      const size_t e = fd_edge[i];
+      EdgeState& s = state[e];
+      absl::StatusOr<std::optional<bool>> visible = edges_[e]->TakeIsVisible();
+      if (visible.ok() && !visible->has_value()) continue;  // the rest is on its way
+      const Clock::time_point end = Clock::now();
+      s.in_flight = false;
+      if (!visible.ok()) {
+        fail(e, visible.status(), end);
+        continue;
+      }
+      s.rtt.Record(Micros(end - s.begin));
+      if (**visible) {
+        ++(*stats)[e].hits;
+        ++s.hits_in_row;
+        tracker_->ObserveVisible(static_cast<int>(e), s.target, Since(end));
+      } else {
+        s.hits_in_row = 0;
+        s.not_before = s.begin + absl::ToChronoNanoseconds(options_.poll_interval);
+      }
+    }
+  }
+  const Clock::time_point end = Clock::now();
+  for (size_t e = 0; e < edge_count; ++e) {
+    if (!done[e]) (*stopped)[e] = end;
+    (*stats)[e].probe_rtt = state[e].rtt.Summary();
+    for (const auto& [code, n] : state[e].errors) {
+      (*stats)[e].errors_by_code[absl::StatusCodeToString(code)] = n;
+    }
+  }
+}
+
+std::string PropagationRunner::ProbeKey(int64_t oldest, int64_t answered, int hits_in_row,
+                                        int64_t* target) const {
+  *target = ChooseProbe(oldest, answered - 1, hits_in_row);
+  int64_t key_index = tracker_->KeyIndex(*target);
+  while (key_index < 0 && *target > oldest) key_index = tracker_->KeyIndex(--*target);  // failed
+  return PropagationKey(run_id_, key_index, writes_);
 }
 
 void PropagationRunner::Poll(int edge, EdgeProbeStats* stats) {
@@ -185,11 +333,10 @@ void PropagationRunner::Poll(int edge, EdgeProbeStats* stats) {
       hits_in_row = 0;  // start with the write just acknowledged
       continue;
     }
-    int64_t target = ChooseProbe(oldest, answered - 1, hits_in_row);
-    int64_t key_index = tracker_->KeyIndex(target);
-    while (key_index < 0 && target > oldest) key_index = tracker_->KeyIndex(--target);  // failed
+    int64_t target = 0;
+    const std::string key = ProbeKey(oldest, answered, hits_in_row, &target);
     const Clock::time_point begin = Clock::now();
-    absl::StatusOr<bool> visible = store.IsVisible(PropagationKey(run_id_, key_index, writes_));
+    absl::StatusOr<bool> visible = store.IsVisible(key);
     const Clock::time_point end = Clock::now();
     ++stats->probes;
     if (!visible.ok()) {
@@ -250,16 +397,31 @@ absl::StatusOr<PropagationResult> PropagationRunner::Run() {
   std::vector<std::thread> threads;
   for (int e = 0; e < edge_count; ++e) {
     probes[static_cast<size_t>(e)].endpoint = options_.edges[static_cast<size_t>(e)];
-    threads.emplace_back([this, e, &probes, &stopped] {
-      Poll(e, &probes[static_cast<size_t>(e)]);
-      stopped[static_cast<size_t>(e)] = Clock::now();
-    });
+  }
+  const bool single_poller =
+      options_.single_poller &&
+      std::all_of(edges_.begin(), edges_.end(),
+                  [](const std::unique_ptr<PropagationStore>& s) { return s->poll_fd() >= 0; });
+  if (single_poller) wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (wake_fd_ >= 0) {
+    threads.emplace_back([this, &probes, &stopped] { PollAll(&probes, &stopped); });
+  } else {
+    for (int e = 0; e < edge_count; ++e) {
+      threads.emplace_back([this, e, &probes, &stopped] {
+        Poll(e, &probes[static_cast<size_t>(e)]);
+        stopped[static_cast<size_t>(e)] = Clock::now();
+      });
+    }
   }
   for (size_t w = 0; w < writers.size(); ++w) {
     threads.emplace_back([this, w, &writers] { Write(static_cast<int>(w), &writers[w]); });
   }
   for (std::thread& t : threads) t.join();
   const absl::Duration cpu_used = ProcessCpu() - cpu_before;
+  if (wake_fd_ >= 0) {
+    close(wake_fd_);
+    wake_fd_ = -1;
+  }
   WriterStats writer;  // all writers together
   for (WriterStats& w : writers) {
     writer.latency.Merge(w.latency);
@@ -294,6 +456,7 @@ absl::StatusOr<PropagationResult> PropagationRunner::Run() {
   result.client_cpu = cpu_used;
   result.visibility = tracker_->Summarize(warmup_writes_);
   result.edges = std::move(probes);
+  result.one_poller = single_poller;
   if (sampler) result.node_memory = sampler->Stop();
   return result;
 }

@@ -17,7 +17,7 @@
 //   store. The achieved rate is acknowledged writes / elapsed time. One writer keeps
 //   writes in index order; with several, the order they committed in comes from the
 //   sequence each acknowledgement carries (visibility_tracker.h).
-// - One poller thread per edge, with one read in flight at a time, reads the oldest
+// - For each edge a poller, with one read in flight at a time, reads the oldest
 //   acknowledged write (in commit order) not yet seen on its edge; after a successful read it reads further
 //   ahead (ChooseProbe: 1, 3, 7, ... writes past the oldest unseen, never past the newest
 //   acknowledged) to find the end of a batch applied at once; when it has seen every
@@ -25,14 +25,19 @@
 //   never reads a write before its acknowledgement: that window is not measured, and on
 //   a machine the nodes share, reads are CPU taken from them. Reads that find nothing are
 //   spaced by options.poll_interval (0: back to back); a failed read is retried after
-//   kProbeErrorBackoff. visibility_tracker.h describes how reads become visibility times
+//   kProbeErrorBackoff. With options.single_poller and stores that read without
+//   blocking (RESP), one thread runs every edge's poller, waiting on all connections at
+//   once and woken by the writers through an eventfd: one wake-up per event, where a
+//   thread per edge (otherwise) takes one per edge and event, CPU taken from the nodes
+//   on a shared machine. visibility_tracker.h describes how reads become visibility times
 //   (first successful read of the write or of any later one; its completion time).
 // - After the last write, pollers keep reading until their edge has seen every write or
 //   options.drain has passed; writes still unseen then are reported as never seen.
 // Writes scheduled during options.warmup are made and followed but not reported.
 //
 // Thread safety: not thread-safe; call Prepare() then Run() once from one thread. Each
-// store is used by exactly one thread (its writer or its edge's poller).
+// store is used by exactly one thread (its writer, or its edge's poller thread, or the
+// one poller thread).
 
 #include <atomic>
 #include <chrono>
@@ -99,6 +104,7 @@ struct PropagationResult {
   absl::Duration client_cpu;
   VisibilityStats visibility;         // the measured writes, per edge and over all edges
   std::vector<EdgeProbeStats> edges;  // in options.edges order
+  bool one_poller = false;            // one thread polled every edge (else one per edge)
   std::optional<RssReport> node_memory;
 };
 
@@ -143,7 +149,16 @@ class PropagationRunner {
 
   Clock::time_point DueTime(int64_t index) const;
   void Write(int writer, WriterStats* stats);
+  // Returns the key a poller reads next and sets `*target` to its position: ChooseProbe's
+  // pick, moved back past failed writes (never below `oldest`).
+  std::string ProbeKey(int64_t oldest, int64_t answered, int hits_in_row, int64_t* target) const;
   void Poll(int edge, EdgeProbeStats* stats);
+  // The same reads for every edge from one thread, waiting on all their connections at
+  // once (options.single_poller, every edge store with a poll_fd()). Returns when every
+  // edge has seen every write or the drain deadline passes; `stopped[e]` is then set.
+  void PollAll(std::vector<EdgeProbeStats>* stats, std::vector<Clock::time_point>* stopped);
+  // Tells PollAll that a write was answered (or the writes finished).
+  void WakePoller();
   absl::Duration Since(Clock::time_point t) const { return absl::FromChrono(t - start_); }
 
   // Constant after construction.
@@ -168,6 +183,8 @@ class PropagationRunner {
   std::atomic<int64_t> drain_deadline_ns_{INT64_MAX};
   std::atomic<int64_t> next_write_{0};  // the next write index a writer takes
   std::atomic<int> writers_left_{0};    // writers still running
+  // An eventfd the writers signal after each answer, when PollAll runs; else -1.
+  int wake_fd_ = -1;
 };
 
 }  // namespace kv::bench

@@ -2,9 +2,12 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -88,11 +91,18 @@ class FakeOrigin final : public PropagationStore {
 };
 
 // An edge that has applied the log's first `applied_limit` entries (all if negative), in
-// order, as replicas do. Counts the reads it answers.
+// order, as replicas do. With `split_reads` it also reads in two halves, as RESP stores
+// do for the one-thread poller: an eventfd stands for the connection, and each answer
+// arrives in two parts (the first TakeIsVisible finds it incomplete).
 class FakeEdge final : public PropagationStore {
  public:
-  explicit FakeEdge(const FakeLog* log, int64_t applied_limit = -1)
-      : log_(log), applied_limit_(applied_limit) {}
+  FakeEdge(const FakeLog* log, int64_t applied_limit, bool split_reads)
+      : log_(log), applied_limit_(applied_limit) {
+    if (split_reads) fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  }
+  ~FakeEdge() override {
+    if (fd_ >= 0) close(fd_);
+  }
   absl::StatusOr<uint64_t> Write(const std::string&, const std::string&) override {
     return absl::UnimplementedError("edges are read-only here");
   }
@@ -101,9 +111,43 @@ class FakeEdge final : public PropagationStore {
     return position >= 0 && (applied_limit_ < 0 || position < applied_limit_);
   }
 
+  int poll_fd() const override { return fd_; }
+  absl::Status StartIsVisible(const std::string& key) override {
+    if (fd_ < 0) return PropagationStore::StartIsVisible(key);
+    if (answer_) return absl::InternalError("a read is already in flight");
+    answer_ = IsVisible(key);
+    parts_left_ = 2;
+    Signal();
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::optional<bool>> TakeIsVisible() override {
+    if (fd_ < 0) return PropagationStore::TakeIsVisible();
+    uint64_t count = 0;
+    if (read(fd_, &count, sizeof(count)) != sizeof(count)) {
+      return absl::InternalError("TakeIsVisible before anything arrived");
+    }
+    if (!answer_) return absl::InternalError("TakeIsVisible without a read in flight");
+    if (--parts_left_ > 0) {
+      Signal();  // the second half arrives
+      return std::optional<bool>();
+    }
+    absl::StatusOr<bool> answer = std::move(*answer_);
+    answer_.reset();
+    if (!answer.ok()) return answer.status();
+    return std::optional<bool>(*answer);
+  }
+
  private:
+  void Signal() {
+    const uint64_t one = 1;
+    ASSERT_EQ(write(fd_, &one, sizeof(one)), static_cast<ssize_t>(sizeof(one)));
+  }
+
   const FakeLog* const log_;
   const int64_t applied_limit_;
+  int fd_ = -1;
+  std::optional<absl::StatusOr<bool>> answer_;  // of the read in flight
+  int parts_left_ = 0;
 };
 
 // Measured writes the writers started. The schedule is real time, so a writer starved of
@@ -124,24 +168,39 @@ BenchOptions PropagationOptions(int edges) {
   return o;
 }
 
-// Returns a runner over `log` whose edges have applied `limits[e]` entries (-1: all),
-// with o.writers fake origins behaving as `behaviour`.
-PropagationRunner MakeRunner(const BenchOptions& o, FakeLog* log, std::vector<int64_t> limits,
-                             OriginBehaviour behaviour = {}) {
-  EXPECT_TRUE(ValidateOptions(o).ok()) << ValidateOptions(o);
-  std::vector<std::unique_ptr<PropagationStore>> writers;
-  for (int w = 0; w < o.writers; ++w) writers.push_back(std::make_unique<FakeOrigin>(log, behaviour));
-  std::vector<std::unique_ptr<PropagationStore>> edges;
-  for (int64_t limit : limits) edges.push_back(std::make_unique<FakeEdge>(log, limit));
-  return PropagationRunner(o, std::move(writers), std::move(edges), "run1");
-}
+// Each case runs with a poller thread per edge (false) and with one poller thread for
+// every edge, the edges reading in two halves (true).
+class PropagationRunnerTest : public ::testing::TestWithParam<bool> {
+ protected:
+  // Returns a runner over `log` whose edges have applied `limits[e]` entries (-1: all),
+  // with o.writers fake origins behaving as `behaviour`.
+  PropagationRunner MakeRunner(BenchOptions o, FakeLog* log, std::vector<int64_t> limits,
+                               OriginBehaviour behaviour = {}) {
+    o.single_poller = GetParam();
+    EXPECT_TRUE(ValidateOptions(o).ok()) << ValidateOptions(o);
+    std::vector<std::unique_ptr<PropagationStore>> writers;
+    for (int w = 0; w < o.writers; ++w) {
+      writers.push_back(std::make_unique<FakeOrigin>(log, behaviour));
+    }
+    std::vector<std::unique_ptr<PropagationStore>> edges;
+    for (int64_t limit : limits) {
+      edges.push_back(std::make_unique<FakeEdge>(log, limit, /*split_reads=*/GetParam()));
+    }
+    return PropagationRunner(o, std::move(writers), std::move(edges), "run1");
+  }
+};
+
+INSTANTIATE_TEST_SUITE_P(Pollers, PropagationRunnerTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "OneThread" : "ThreadPerEdge";
+                         });
 
 TEST(PropagationKeyTest, KeysSortInWriteOrder) {
   EXPECT_EQ(PropagationKey("ab12", 7, 1000), "prop/ab12/007");
   EXPECT_LT(PropagationKey("r", 9, 100), PropagationKey("r", 10, 100));
 }
 
-TEST(PropagationRunnerTest, EveryWriteIsSeenOnEveryEdgeInOrder) {
+TEST_P(PropagationRunnerTest, EveryWriteIsSeenOnEveryEdgeInOrder) {
   FakeLog log;
   BenchOptions o = PropagationOptions(3);
   PropagationRunner runner = MakeRunner(o, &log, {-1, -1, -1});
@@ -181,7 +240,7 @@ TEST(PropagationRunnerTest, EveryWriteIsSeenOnEveryEdgeInOrder) {
   EXPECT_GT(AchievedRate(*r), 0);
 }
 
-TEST(PropagationRunnerTest, AStoppedEdgeLeavesStragglersAfterABoundedDrain) {
+TEST_P(PropagationRunnerTest, AStoppedEdgeLeavesStragglersAfterABoundedDrain) {
   FakeLog log;
   BenchOptions o = PropagationOptions(2);
   o.drain = absl::Milliseconds(100);
@@ -202,7 +261,7 @@ TEST(PropagationRunnerTest, AStoppedEdgeLeavesStragglersAfterABoundedDrain) {
   EXPECT_LT(r->drain, absl::Seconds(10));
 }
 
-TEST(PropagationRunnerTest, TheTraceHasOneLinePerMeasuredWrite) {
+TEST_P(PropagationRunnerTest, TheTraceHasOneLinePerMeasuredWrite) {
   FakeLog log;
   BenchOptions o = PropagationOptions(2);
   o.warmup = absl::Milliseconds(5);  // 10 writes
@@ -232,7 +291,7 @@ TEST(PropagationRunnerTest, TheTraceHasOneLinePerMeasuredWrite) {
   EXPECT_FALSE(last[3].empty());
 }
 
-TEST(PropagationRunnerTest, FailedWritesAreCountedAndDoNotStallThePollers) {
+TEST_P(PropagationRunnerTest, FailedWritesAreCountedAndDoNotStallThePollers) {
   FakeLog log;
   BenchOptions o = PropagationOptions(2);
   // The marker is call 1 and write i is call i + 2, so writes 8, 18, ..., 198 fail.
@@ -252,7 +311,7 @@ TEST(PropagationRunnerTest, FailedWritesAreCountedAndDoNotStallThePollers) {
   EXPECT_EQ(r->write_latency.count, issued - failed);
 }
 
-TEST(PropagationRunnerTest, SeveralWritersAreFollowedInCommitOrder) {
+TEST_P(PropagationRunnerTest, SeveralWritersAreFollowedInCommitOrder) {
   FakeLog log;
   BenchOptions o = PropagationOptions(2);
   o.writers = 4;
@@ -275,7 +334,7 @@ TEST(PropagationRunnerTest, SeveralWritersAreFollowedInCommitOrder) {
   EXPECT_EQ(static_cast<int64_t>(log.keys().size()), 1 + issued);
 }
 
-TEST(PropagationRunnerTest, AForeignWriteDuringTheRunIsReportedNotMisattributed) {
+TEST_P(PropagationRunnerTest, AForeignWriteDuringTheRunIsReportedNotMisattributed) {
   FakeLog log;
   BenchOptions o = PropagationOptions(1);
   o.writers = 2;
@@ -299,7 +358,7 @@ TEST(PropagationRunnerTest, AForeignWriteDuringTheRunIsReportedNotMisattributed)
   EXPECT_EQ(r->visibility.never_seen, 0);
 }
 
-TEST(PropagationRunnerTest, SeveralWritersNeedCommitSequences) {
+TEST_P(PropagationRunnerTest, SeveralWritersNeedCommitSequences) {
   FakeLog log;
   BenchOptions o = PropagationOptions(1);
   o.writers = 2;
@@ -309,7 +368,7 @@ TEST(PropagationRunnerTest, SeveralWritersNeedCommitSequences) {
   EXPECT_THAT(std::string(s.message()), HasSubstr("--writers"));
 }
 
-TEST(PropagationRunnerTest, WarmupWritesAreMadeButNotReported) {
+TEST_P(PropagationRunnerTest, WarmupWritesAreMadeButNotReported) {
   FakeLog log;
   BenchOptions o = PropagationOptions(1);
   o.warmup = absl::Milliseconds(50);  // 100 writes
@@ -347,11 +406,12 @@ class SlowOrigin final : public PropagationStore {
   const absl::Duration delay_;
 };
 
-TEST(PropagationRunnerTest, ASlowOriginFallsBehindButTheRunEndsOnSchedule) {
+TEST_P(PropagationRunnerTest, ASlowOriginFallsBehindButTheRunEndsOnSchedule) {
   FakeLog log;
   BenchOptions o = PropagationOptions(1);  // 200 writes due within 100 ms
+  o.single_poller = GetParam();
   std::vector<std::unique_ptr<PropagationStore>> edges;
-  edges.push_back(std::make_unique<FakeEdge>(&log));
+  edges.push_back(std::make_unique<FakeEdge>(&log, -1, /*split_reads=*/GetParam()));
   std::vector<std::unique_ptr<PropagationStore>> writers;
   writers.push_back(std::make_unique<SlowOrigin>(&log, absl::Milliseconds(2)));
   PropagationRunner runner(o, std::move(writers), std::move(edges), "slow");
@@ -367,7 +427,7 @@ TEST(PropagationRunnerTest, ASlowOriginFallsBehindButTheRunEndsOnSchedule) {
   EXPECT_LT(AchievedRate(*r), 2000);
 }
 
-TEST(PropagationRunnerTest, PrepareNamesTheEdgeThatNeverShowsTheMarker) {
+TEST_P(PropagationRunnerTest, PrepareNamesTheEdgeThatNeverShowsTheMarker) {
   FakeLog log;
   BenchOptions o = PropagationOptions(2);
   o.setup_timeout = absl::Milliseconds(50);
@@ -378,7 +438,7 @@ TEST(PropagationRunnerTest, PrepareNamesTheEdgeThatNeverShowsTheMarker) {
   EXPECT_EQ(runner.Run().status().code(), absl::StatusCode::kFailedPrecondition);
 }
 
-TEST(PropagationRunnerTest, PrepareFailsClearlyWhenTheOriginRefusesWrites) {
+TEST_P(PropagationRunnerTest, PrepareFailsClearlyWhenTheOriginRefusesWrites) {
   FakeLog log;
   BenchOptions o = PropagationOptions(1);
   PropagationRunner runner = MakeRunner(o, &log, {-1}, {.fail_every = 1});
@@ -387,7 +447,7 @@ TEST(PropagationRunnerTest, PrepareFailsClearlyWhenTheOriginRefusesWrites) {
   EXPECT_THAT(std::string(s.message()), HasSubstr("cannot write to the origin at origin:1"));
 }
 
-TEST(PropagationRunnerTest, RunsOnlyOnce) {
+TEST_P(PropagationRunnerTest, RunsOnlyOnce) {
   FakeLog log;
   BenchOptions o = PropagationOptions(1);
   o.duration = absl::Milliseconds(5);

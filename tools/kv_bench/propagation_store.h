@@ -9,6 +9,7 @@
 // Thread safety: implementations need not be thread-safe.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -29,6 +30,19 @@ class PropagationStore {
   // Returns whether `key` is readable on this node now (an OK false when it is missing).
   // Errors are the read's (the poller counts them and retries). Never retried.
   virtual absl::StatusOr<bool> IsVisible(const std::string& key) = 0;
+
+  // IsVisible in two halves, for one poller thread serving every edge: StartIsVisible
+  // sends the read of `key`; once poll_fd() polls readable, TakeIsVisible returns its
+  // answer, or nullopt while the answer has not fully arrived (it never blocks). One
+  // read in flight at a time. Stores that only read blocking keep the defaults
+  // (poll_fd() -1: the runner gives each of their edges a thread).
+  virtual int poll_fd() const { return -1; }
+  virtual absl::Status StartIsVisible(const std::string& key) {
+    return absl::UnimplementedError("this store reads blocking only");
+  }
+  virtual absl::StatusOr<std::optional<bool>> TakeIsVisible() {
+    return absl::UnimplementedError("this store reads blocking only");
+  }
 };
 
 }  // namespace kv::bench

@@ -19,6 +19,13 @@
 namespace kv::bench {
 namespace {
 
+// What Fill() fails with in no-wait mode when the buffered bytes end mid-reply.
+absl::Status IncompleteReply() { return absl::OutOfRangeError("redis: reply incomplete"); }
+
+bool IsIncompleteReply(const absl::Status& s) {
+  return s.code() == absl::StatusCode::kOutOfRange && s.message() == "redis: reply incomplete";
+}
+
 // Nesting a reply may have; RESP2 replies to our commands are never nested at all.
 constexpr int kMaxReplyDepth = 8;
 // A bulk string longer than this is treated as a corrupt reply rather than allocated.
@@ -149,6 +156,7 @@ absl::Status RedisClient::SendAll(absl::string_view bytes, absl::Time deadline) 
 
 absl::Status RedisClient::Fill(absl::Time deadline) {
   if (buffer_pos_ < buffer_.size()) return absl::OkStatus();
+  if (no_wait_) return IncompleteReply();
   buffer_.clear();
   buffer_pos_ = 0;
   char chunk[16384];
@@ -282,6 +290,51 @@ absl::StatusOr<RespReply> RedisClient::Command(const std::vector<absl::string_vi
   // Whatever went wrong, the stream's framing is lost: start over next time.
   if (!reply.ok()) Close();
   return reply;
+}
+
+absl::Status RedisClient::SendCommand(const std::vector<absl::string_view>& args) {
+  if (fd_ < 0) {
+    absl::Status s = Reconnect();
+    if (!s.ok()) return s;
+  }
+  buffer_.erase(0, buffer_pos_);  // a reply taken whole leaves nothing of its own
+  buffer_pos_ = 0;
+  absl::Status sent = SendAll(EncodeRespCommand(args), absl::Now() + timeout_);
+  if (!sent.ok()) Close();
+  return sent;
+}
+
+absl::StatusOr<std::optional<RespReply>> RedisClient::TryTakeReply() {
+  if (fd_ < 0) return absl::UnavailableError(absl::StrCat("redis: not connected to ", endpoint_));
+  // Everything that has arrived (the socket is non-blocking).
+  char chunk[16384];
+  for (;;) {
+    const ssize_t n = recv(fd_, chunk, sizeof(chunk), 0);
+    if (n > 0) {
+      buffer_.append(chunk, static_cast<size_t>(n));
+      if (static_cast<size_t>(n) < sizeof(chunk)) break;
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    const absl::Status failed =
+        n == 0 ? absl::UnavailableError(absl::StrCat("redis: ", endpoint_, " closed the connection"))
+               : absl::UnavailableError(absl::StrCat("redis: reading from ", endpoint_, ": ",
+                                                     std::strerror(errno)));
+    Close();
+    return failed;
+  }
+  const size_t start = buffer_pos_;
+  no_wait_ = true;
+  absl::StatusOr<RespReply> reply = ReadReply(absl::InfiniteFuture(), 0);
+  no_wait_ = false;
+  if (reply.ok()) return std::optional<RespReply>(std::move(*reply));
+  if (IsIncompleteReply(reply.status())) {
+    buffer_pos_ = start;  // parsed again, whole, once the rest has arrived
+    return std::optional<RespReply>();
+  }
+  Close();  // the stream's framing is lost
+  return reply.status();
 }
 
 absl::Status RedisClient::Ping() {

@@ -3,7 +3,9 @@
 
 // A minimal blocking Redis client (RESP2 over one TCP connection), just enough for
 // kv-bench --backend redis to write to a master and read from its replicas: PING, SET,
-// GET, HGET and INFO (HGET also reads an EdgeKV node's RESP port). One command in flight at a time, no pipelining, no pooling.
+// GET, HGET and INFO (HGET also reads an EdgeKV node's RESP port). One command in flight
+// at a time, no pipelining, no pooling; a command can be sent and its reply taken later
+// without blocking (SendCommand, TryTakeReply), so one thread can serve many connections.
 //
 // Status codes: UNAVAILABLE the server cannot be reached, closed the connection or
 // answered LOADING / BUSY / MASTERDOWN / TRYAGAIN (retry later); DEADLINE_EXCEEDED no
@@ -70,6 +72,16 @@ class RedisClient {
   // type kError, not as a status. Reconnects first if the connection was closed.
   absl::StatusOr<RespReply> Command(const std::vector<absl::string_view>& args);
 
+  // Split use, for one thread serving several connections: SendCommand() sends a command
+  // (reconnecting first if the connection was closed); once fd() polls readable,
+  // TryTakeReply() takes what has arrived without blocking and returns the reply, or
+  // nullopt while it is incomplete. One command in flight at a time. A failure closes
+  // the connection, as in Command().
+  absl::Status SendCommand(const std::vector<absl::string_view>& args);
+  absl::StatusOr<std::optional<RespReply>> TryTakeReply();
+  // The connection's descriptor; -1 while closed.
+  int fd() const { return fd_; }
+
  private:
   RedisClient(std::string endpoint, std::string host, int port, absl::Duration timeout);
 
@@ -94,6 +106,9 @@ class RedisClient {
   int fd_ = -1;
   std::string buffer_;     // received, not yet parsed
   size_t buffer_pos_ = 0;  // first unparsed byte of buffer_
+  // While set (TryTakeReply), Fill() never waits: with the buffer used up it fails with
+  // an "incomplete" status and keeps the buffer for the next attempt.
+  bool no_wait_ = false;
 };
 
 }  // namespace kv::bench

@@ -247,6 +247,83 @@ TEST(RedisClientTest, HGetAndTheStoreThatPollsWithIt) {
 
 // With a namespace the store writes with KV.PUT (an EdgeKV origin's RESP port) and
 // returns the sequence the origin answered; anything else is an error.
+// Waits until `fd` is readable (true) or 5 s pass (false).
+bool AwaitReadable(int fd) {
+  pollfd p{.fd = fd, .events = POLLIN, .revents = 0};
+  return poll(&p, 1, 5000) > 0;
+}
+
+// Takes the answer of the read in flight, waiting for the connection between attempts as
+// the one-thread poller does; counts the attempts that found it incomplete.
+absl::StatusOr<bool> TakeWhenComplete(PropagationStore& store, int* incomplete) {
+  for (;;) {
+    if (!AwaitReadable(store.poll_fd())) return absl::DeadlineExceededError("no answer in 5 s");
+    absl::StatusOr<std::optional<bool>> got = store.TakeIsVisible();
+    if (!got.ok()) return got.status();
+    if (got->has_value()) return **got;
+    ++*incomplete;
+  }
+}
+
+TEST(RedisClientTest, TheStoreReadsInTwoHalvesWithoutBlocking) {
+  FakeRedisServer server;
+  // A value in three pieces, then a missing key, then an error.
+  server.Reply({"$5\r\n", "he", "llo\r\n"});
+  server.Reply({"$-1\r\n"});
+  server.Reply({"-ERR unknown namespace\r\n"});
+  RedisPropagationStore store(MustConnect(server), "ns1");
+  ASSERT_GE(store.poll_fd(), 0);
+  // Nothing sent yet: nothing to take, and taking does not block.
+  absl::StatusOr<std::optional<bool>> early = store.TakeIsVisible();
+  ASSERT_TRUE(early.ok()) << early.status();
+  EXPECT_FALSE(early->has_value());
+
+  int incomplete = 0;
+  ASSERT_TRUE(store.StartIsVisible("k1").ok());
+  absl::StatusOr<bool> first = TakeWhenComplete(store, &incomplete);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_TRUE(*first);
+  EXPECT_GE(incomplete, 1);  // the pieces arrive 2 ms apart
+
+  ASSERT_TRUE(store.StartIsVisible("k2").ok());
+  absl::StatusOr<bool> second = TakeWhenComplete(store, &incomplete);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_FALSE(*second);
+
+  ASSERT_TRUE(store.StartIsVisible("k3").ok());
+  absl::StatusOr<bool> third = TakeWhenComplete(store, &incomplete);
+  EXPECT_EQ(third.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(third.status().message()), HasSubstr("unknown namespace"));
+
+  EXPECT_THAT(server.commands(),
+              ElementsAre(ElementsAre("HGET", "ns1", "k1"), ElementsAre("HGET", "ns1", "k2"),
+                          ElementsAre("HGET", "ns1", "k3")));
+  // The same store still reads blocking, on the same connection.
+  server.Reply({"$1\r\nv\r\n"});
+  absl::StatusOr<bool> blocking = store.IsVisible("k4");
+  ASSERT_TRUE(blocking.ok()) << blocking.status();
+  EXPECT_TRUE(*blocking);
+  EXPECT_EQ(server.connections(), 1);
+}
+
+TEST(RedisClientTest, ASplitReadOnAClosedConnectionFailsAndTheNextOneReconnects) {
+  FakeRedisServer server;
+  server.Then(FakeRedisServer::Action::kClose);
+  server.Reply({"$1\r\nv\r\n"});
+  RedisPropagationStore store(MustConnect(server));
+  int incomplete = 0;
+  ASSERT_TRUE(store.StartIsVisible("k").ok());
+  absl::StatusOr<bool> lost = TakeWhenComplete(store, &incomplete);
+  EXPECT_EQ(lost.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(std::string(lost.status().message()), HasSubstr("closed the connection"));
+  EXPECT_EQ(store.poll_fd(), -1);
+  ASSERT_TRUE(store.StartIsVisible("k").ok());  // reconnects
+  absl::StatusOr<bool> again = TakeWhenComplete(store, &incomplete);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE(*again);
+  EXPECT_EQ(server.connections(), 2);
+}
+
 TEST(RedisClientTest, TheStoreWritesWithKvPutAndReturnsItsSequence) {
   FakeRedisServer server;
   server.Reply({":42\r\n"});

@@ -28,4 +28,26 @@ absl::StatusOr<bool> RedisPropagationStore::IsVisible(const std::string& key) {
   return got->has_value();
 }
 
+absl::Status RedisPropagationStore::StartIsVisible(const std::string& key) {
+  if (hash_.empty()) return client_->SendCommand({"GET", key});
+  return client_->SendCommand({"HGET", hash_, key});
+}
+
+absl::StatusOr<std::optional<bool>> RedisPropagationStore::TakeIsVisible() {
+  absl::StatusOr<std::optional<RespReply>> reply = client_->TryTakeReply();
+  if (!reply.ok()) return reply.status();
+  if (!reply->has_value()) return std::optional<bool>();
+  switch ((*reply)->type) {
+    case RespReply::Type::kError:
+      return StatusFromRedisError((*reply)->text);
+    case RespReply::Type::kNull:
+      return std::optional<bool>(false);
+    case RespReply::Type::kBulkString:
+      return std::optional<bool>(true);
+    default:
+      return absl::InternalError(absl::StrCat("redis: ", hash_.empty() ? "GET" : "HGET",
+                                              " answered with neither a bulk string nor null"));
+  }
+}
+
 }  // namespace kv::bench

@@ -30,6 +30,11 @@ class RedisPropagationStore final : public PropagationStore {
   absl::StatusOr<uint64_t> Write(const std::string& key, const std::string& value) override;
   // GETs `key` (HGETs it from the hash, if given): true if it has a value.
   absl::StatusOr<bool> IsVisible(const std::string& key) override;
+  // The same read, split (see PropagationStore). The descriptor is the connection's; it
+  // changes when a failed connection is made again (by the next StartIsVisible).
+  int poll_fd() const override { return client_->fd(); }
+  absl::Status StartIsVisible(const std::string& key) override;
+  absl::StatusOr<std::optional<bool>> TakeIsVisible() override;
 
  private:
   const std::unique_ptr<RedisClient> client_;
