@@ -32,7 +32,10 @@
 # kv-bench --drain),
 # POLL_INTERVAL_US (0: kv-bench --poll-interval-us; raise it to take fewer reads from the
 # edges at the cost of resolution), POLLERS (one: kv-bench --pollers, one thread polls
-# every edge; per-edge: a thread per edge, as before 2026-11-29),
+# every edge; per-edge: a thread per edge, as before 2026-11-29), REDIS_FSYNC (no: Redis
+# persists nothing, the reference the targets name; always: the master appends every
+# write to its AOF and fsyncs it before answering, durable as EdgeKV's origin; the
+# replicas persist nothing either way),
 # EDGE_READS (resp: how kv-bench reads the edges in a, a2, c, d and e; grpc reads them
 # with kv.v1.KV/Get and skips a's third run), WRITES (resp: where EDGE_READS is resp,
 # kv-bench writes with KV.PUT on the origin's RESP port; grpc: kv.v1.KV/Put always), COMPARE_GRPC (0; 1 adds section a2: the LAN cluster again with
@@ -65,6 +68,7 @@ CATCHUP_SECONDS="${CATCHUP_SECONDS:-60}"
 DRAIN="${DRAIN:-30}"
 POLL_INTERVAL_US="${POLL_INTERVAL_US:-0}"
 POLLERS="${POLLERS:-one}"
+REDIS_FSYNC="${REDIS_FSYNC:-no}"
 EDGE_READS="${EDGE_READS:-resp}"
 GRPC_RUNS="${GRPC_RUNS:-1}"
 COMPARE_ARGS="${COMPARE_ARGS:-}"
@@ -80,6 +84,7 @@ die() { echo "propagation: error: $*" >&2; exit 1; }
 [[ "$RUNS" =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive integer"
 [[ "$EDGE_READS" == resp || "$EDGE_READS" == grpc ]] || die "EDGE_READS must be resp or grpc"
 [[ "$POLLERS" == one || "$POLLERS" == per-edge ]] || die "POLLERS must be one or per-edge"
+[[ "$REDIS_FSYNC" == no || "$REDIS_FSYNC" == always ]] || die "REDIS_FSYNC must be no or always"
 [[ "$WRITES" == resp || "$WRITES" == grpc ]] || die "WRITES must be resp or grpc"
 [[ "$GRPC_RUNS" == 0 || "$GRPC_RUNS" == 1 ]] || die "GRPC_RUNS must be 0 or 1"
 [[ " $SECTIONS " == *" a "* ]] || die "SECTIONS must include a (the others use its cluster)"
@@ -557,7 +562,8 @@ lan_label() {
 # on one.
 section "a) LAN: EdgeKV origin + 8 edges (local-1+8 on free ports, latency model off) against" \
   "Redis $(redis-server --version | grep -o 'v=[0-9.]*' | cut -c3-) master + 8 replicas" \
-  "(loopback, no persistence); runs interleaved"
+  "(loopback, $([[ "$REDIS_FSYNC" == always ]] && echo "master fsyncs every write (AOF always)" ||
+    echo "no persistence")); runs interleaved"
 start_cluster lan lan
 LAN_ORIGIN="$(role_ids lan origin)"
 mapfile -t LAN_EDGES < <(role_ids lan edge)
@@ -567,8 +573,13 @@ free_ports 9
 REDIS_PORTS=("${FREE_PORTS[@]}")
 REDIS_PIDS=()
 for i in "${!REDIS_PORTS[@]}"; do
-  args=(--port "${REDIS_PORTS[$i]}" --bind 127.0.0.1 --save "" --appendonly no
-    --dir "$WORK/redis" --dbfilename "dump-$i.rdb" --daemonize no)
+  args=(--port "${REDIS_PORTS[$i]}" --bind 127.0.0.1 --save "" --dir "$WORK/redis"
+    --dbfilename "dump-$i.rdb" --appendfilename "appendonly-$i.aof" --daemonize no)
+  if ((i == 0)) && [[ "$REDIS_FSYNC" == always ]]; then
+    args+=(--appendonly yes --appendfsync always)  # durable before it answers, as EdgeKV's origin
+  else
+    args+=(--appendonly no)
+  fi
   ((i > 0)) && args+=(--replicaof 127.0.0.1 "${REDIS_PORTS[0]}")
   redis-server "${args[@]}" >"$WORK/redis/redis-$i.log" 2>&1 </dev/null &
   REDIS_PIDS+=("$!")
@@ -622,7 +633,7 @@ echo "  Redis:"
 measure_report redis
 print_header
 print_row "EdgeKV LAN, $(lan_label)" lan
-print_row "Redis (1 master + 8 replicas)" redis
+print_row "Redis (1 master + 8 replicas$([[ "$REDIS_FSYNC" == always ]] && echo ", AOF always"))" redis
 grpc_round && print_row "EdgeKV LAN, gRPC Put and Get" langet
 [[ -n "$COMPARE_ARGS" ]] && print_row "EdgeKV LAN, $COMPARE_ARGS" lanb
 IFS=$'\t' read -r e50 _ e99 emax _ < <(medians lan)

@@ -102,7 +102,9 @@ to the moment it is readable on each edge:
     trip (its resolution) and how many reads it made (load on the edges). With
     --pollers one (the default for RESP and Redis reads) a single thread keeps every
     edge's read going, waking once per event rather than once per edge and event;
-    --pollers per-edge gives each edge a thread of its own (always, for gRPC reads).
+    --pollers per-edge gives each edge a thread of its own (always, for gRPC reads;
+    use it too where an edge's host may stop answering, since reconnecting to it
+    blocks the one thread for up to --timeout).
   - Replicas apply writes in commit order, so a write is visible on an edge at the
     completion time of the first successful read of it or of any later one (an upper
     bound, late by at most one read). Delay = visible - acknowledged. "visible on ALL

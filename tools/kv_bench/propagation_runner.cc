@@ -256,9 +256,13 @@ void PropagationRunner::PollAll(std::vector<EdgeProbeStats>* stats,
       fd_edge.push_back(e);
     }
     now = Clock::now();
-    const int64_t drain_left = drain_deadline_ns_.load() - absl::ToInt64Nanoseconds(Since(now));
-    const int64_t wait_ns =
-        std::max<int64_t>(0, std::min<int64_t>(drain_left, std::chrono::duration_cast<std::chrono::nanoseconds>(wake_at - now).count()));
+    int64_t wait_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(wake_at - now).count();
+    // The deadline is INT64_MAX until the last writer stops (and Since() is negative
+    // before the schedule starts): only a set one bounds the wait.
+    if (const int64_t deadline = drain_deadline_ns_.load(); deadline != INT64_MAX) {
+      wait_ns = std::min(wait_ns, deadline - absl::ToInt64Nanoseconds(Since(now)));
+    }
+    wait_ns = std::max<int64_t>(0, wait_ns);
     const timespec timeout{static_cast<time_t>(wait_ns / 1'000'000'000),
                            static_cast<long>(wait_ns % 1'000'000'000)};
     if (ppoll(fds.data(), fds.size(), &timeout, nullptr) < 0 && errno != EINTR) {

@@ -29,7 +29,9 @@
 //   blocking (RESP), one thread runs every edge's poller, waiting on all connections at
 //   once and woken by the writers through an eventfd: one wake-up per event, where a
 //   thread per edge (otherwise) takes one per edge and event, CPU taken from the nodes
-//   on a shared machine. visibility_tracker.h describes how reads become visibility times
+//   on a shared machine. Sending a read still blocks: reconnecting to an edge whose host
+//   does not answer (rather than refusing) holds every edge's reads up to --timeout, so
+//   measure such edges with a thread each. visibility_tracker.h describes how reads become visibility times
 //   (first successful read of the write or of any later one; its completion time).
 // - After the last write, pollers keep reading until their edge has seen every write or
 //   options.drain has passed; writes still unseen then are reported as never seen.
