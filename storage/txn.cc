@@ -6,12 +6,12 @@ namespace kv::storage {
 
 absl::StatusOr<std::optional<std::string>> Txn::Get(absl::string_view key) const {
   if (auto staged = Staged(key)) return *staged;
-  std::string value;
-  leveldb::Status s = db_->Get(leveldb::ReadOptions(), leveldb::Slice(key.data(), key.size()),
-                               &value);
-  if (s.IsNotFound()) return std::nullopt;
-  if (!s.ok()) return FromLevelDbStatus(s);
-  return value;
+  if (reader_ == nullptr) reader_.reset(db_->NewIterator(leveldb::ReadOptions()));
+  const leveldb::Slice target(key.data(), key.size());
+  reader_->Seek(target);
+  if (!reader_->status().ok()) return FromLevelDbStatus(reader_->status());
+  if (!reader_->Valid() || reader_->key() != target) return std::nullopt;
+  return reader_->value().ToString();
 }
 
 void Txn::Put(absl::string_view key, absl::string_view value, bool readable) {
