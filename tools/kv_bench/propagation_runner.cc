@@ -182,23 +182,17 @@ void PropagationRunner::WakePoller() {
 void PropagationRunner::PollAll(std::vector<EdgeProbeStats>* stats,
                                 std::vector<Clock::time_point>* stopped) {
   struct EdgeState {
+    EdgePoller poller;
     bool in_flight = false;
-    int64_t target = 0;  // the position being read
-    int hits_in_row = 0;
+    int64_t target = 0;            // the position being read
     Clock::time_point begin;       // of the read in flight
     Clock::time_point not_before;  // the next read starts no earlier
-    LatencyRecorder rtt;
-    std::map<absl::StatusCode, int64_t> errors;
   };
   const size_t edge_count = edges_.size();
   std::vector<EdgeState> state(edge_count);
   std::vector<bool> done(edge_count, false);
   auto fail = [&](size_t e, const absl::Status& status, Clock::time_point at) {
-    EdgeProbeStats& st = (*stats)[e];
-    ++st.errors;
-    ++state[e].errors[status.code()];
-    if (st.first_error.empty()) st.first_error = status.ToString();
-    state[e].hits_in_row = 0;
+    CountFailure(status, &(*stats)[e], &state[e].poller);
     state[e].not_before = at + absl::ToChronoNanoseconds(kProbeErrorBackoff);
   };
   std::vector<pollfd> fds;
@@ -224,7 +218,7 @@ void PropagationRunner::PollAll(std::vector<EdgeProbeStats>* stats,
       }
       const int64_t oldest = tracker_->OldestUnseen(static_cast<int>(e));
       if (oldest >= answered) {
-        s.hits_in_row = 0;  // start with the next write acknowledged
+        s.poller.hits_in_row = 0;  // start with the next write acknowledged
         if (finished && !done[e]) {
           done[e] = true;  // every write seen here
           (*stopped)[e] = now;
@@ -234,7 +228,7 @@ void PropagationRunner::PollAll(std::vector<EdgeProbeStats>* stats,
       }
       active = true;
       int64_t target = 0;
-      const std::string key = ProbeKey(oldest, answered, s.hits_in_row, &target);
+      const std::string key = ProbeKey(oldest, answered, s.poller.hits_in_row, &target);
       s.begin = Clock::now();
       ++(*stats)[e].probes;
       absl::Status started = edges_[e]->StartIsVisible(key);
@@ -291,25 +285,42 @@ void PropagationRunner::PollAll(std::vector<EdgeProbeStats>* stats,
         fail(e, visible.status(), end);
         continue;
       }
-      s.rtt.Record(Micros(end - s.begin));
-      if (**visible) {
-        ++(*stats)[e].hits;
-        ++s.hits_in_row;
-        tracker_->ObserveVisible(static_cast<int>(e), s.target, Since(end));
-      } else {
-        s.hits_in_row = 0;
-        s.not_before = s.begin + absl::ToChronoNanoseconds(options_.poll_interval);
-      }
+      CountAnswer(static_cast<int>(e), s.target, **visible, s.begin, end, &(*stats)[e],
+                  &s.poller);
+      if (!**visible) s.not_before = s.begin + absl::ToChronoNanoseconds(options_.poll_interval);
     }
   }
   const Clock::time_point end = Clock::now();
   for (size_t e = 0; e < edge_count; ++e) {
     if (!done[e]) (*stopped)[e] = end;
-    (*stats)[e].probe_rtt = state[e].rtt.Summary();
-    for (const auto& [code, n] : state[e].errors) {
-      (*stats)[e].errors_by_code[absl::StatusCodeToString(code)] = n;
-    }
+    FinishStats(state[e].poller, &(*stats)[e]);
   }
+}
+
+void PropagationRunner::CountFailure(const absl::Status& status, EdgeProbeStats* stats,
+                                     EdgePoller* p) {
+  ++stats->errors;
+  ++p->errors[status.code()];
+  if (stats->first_error.empty()) stats->first_error = status.ToString();
+  p->hits_in_row = 0;
+}
+
+void PropagationRunner::CountAnswer(int edge, int64_t target, bool visible,
+                                    Clock::time_point begin, Clock::time_point end,
+                                    EdgeProbeStats* stats, EdgePoller* p) {
+  p->rtt.Record(Micros(end - begin));
+  if (visible) {
+    ++stats->hits;
+    ++p->hits_in_row;
+    tracker_->ObserveVisible(edge, target, Since(end));
+  } else {
+    p->hits_in_row = 0;
+  }
+}
+
+void PropagationRunner::FinishStats(const EdgePoller& p, EdgeProbeStats* stats) {
+  stats->probe_rtt = p.rtt.Summary();
+  for (const auto& [code, n] : p.errors) stats->errors_by_code[absl::StatusCodeToString(code)] = n;
 }
 
 std::string PropagationRunner::ProbeKey(int64_t oldest, int64_t answered, int hits_in_row,
@@ -322,9 +333,7 @@ std::string PropagationRunner::ProbeKey(int64_t oldest, int64_t answered, int hi
 
 void PropagationRunner::Poll(int edge, EdgeProbeStats* stats) {
   PropagationStore& store = *edges_[static_cast<size_t>(edge)];
-  LatencyRecorder rtt;
-  std::map<absl::StatusCode, int64_t> errors;
-  int hits_in_row = 0;
+  EdgePoller p;
   for (;;) {
     if (absl::ToInt64Nanoseconds(Since(Clock::now())) >= drain_deadline_ns_.load()) break;
     // Read finished() first: once it is true, answered() is final.
@@ -334,37 +343,26 @@ void PropagationRunner::Poll(int edge, EdgeProbeStats* stats) {
     if (oldest >= answered) {
       if (finished) break;  // every write seen here
       tracker_->AwaitAnswered(oldest, kIdleWait);
-      hits_in_row = 0;  // start with the write just acknowledged
+      p.hits_in_row = 0;  // start with the write just acknowledged
       continue;
     }
     int64_t target = 0;
-    const std::string key = ProbeKey(oldest, answered, hits_in_row, &target);
+    const std::string key = ProbeKey(oldest, answered, p.hits_in_row, &target);
     const Clock::time_point begin = Clock::now();
     absl::StatusOr<bool> visible = store.IsVisible(key);
     const Clock::time_point end = Clock::now();
     ++stats->probes;
     if (!visible.ok()) {
-      ++stats->errors;
-      ++errors[visible.status().code()];
-      if (stats->first_error.empty()) stats->first_error = visible.status().ToString();
-      hits_in_row = 0;
+      CountFailure(visible.status(), stats, &p);
       std::this_thread::sleep_for(absl::ToChronoNanoseconds(kProbeErrorBackoff));
       continue;
     }
-    rtt.Record(Micros(end - begin));
-    if (*visible) {
-      ++stats->hits;
-      ++hits_in_row;
-      tracker_->ObserveVisible(edge, target, Since(end));
-    } else {
-      hits_in_row = 0;
-      if (options_.poll_interval > absl::ZeroDuration()) {
-        std::this_thread::sleep_until(begin + absl::ToChronoNanoseconds(options_.poll_interval));
-      }
+    CountAnswer(edge, target, *visible, begin, end, stats, &p);
+    if (!*visible && options_.poll_interval > absl::ZeroDuration()) {
+      std::this_thread::sleep_until(begin + absl::ToChronoNanoseconds(options_.poll_interval));
     }
   }
-  stats->probe_rtt = rtt.Summary();
-  for (const auto& [code, n] : errors) stats->errors_by_code[absl::StatusCodeToString(code)] = n;
+  FinishStats(p, stats);
 }
 
 void PropagationRunner::WriteTrace(std::ostream& out) const {

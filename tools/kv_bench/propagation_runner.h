@@ -151,6 +151,20 @@ class PropagationRunner {
 
   Clock::time_point DueTime(int64_t index) const;
   void Write(int writer, WriterStats* stats);
+  // What a poller keeps per edge, whichever way it polls.
+  struct EdgePoller {
+    int hits_in_row = 0;  // successful reads in a row (ChooseProbe reads further ahead)
+    LatencyRecorder rtt;
+    std::map<absl::StatusCode, int64_t> errors;
+  };
+  // Counts a failed read.
+  static void CountFailure(const absl::Status& status, EdgeProbeStats* stats, EdgePoller* p);
+  // Counts a read of position `target` on `edge` that answered `visible`, made from
+  // `begin` to `end`; a hit makes the write (and every earlier one) visible there.
+  void CountAnswer(int edge, int64_t target, bool visible, Clock::time_point begin,
+                   Clock::time_point end, EdgeProbeStats* stats, EdgePoller* p);
+  // Moves what `p` gathered into `stats` once polling has ended.
+  static void FinishStats(const EdgePoller& p, EdgeProbeStats* stats);
   // Returns the key a poller reads next and sets `*target` to its position: ChooseProbe's
   // pick, moved back past failed writes (never below `oldest`).
   std::string ProbeKey(int64_t oldest, int64_t answered, int hits_in_row, int64_t* target) const;
