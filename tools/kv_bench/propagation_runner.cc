@@ -187,10 +187,10 @@ void PropagationRunner::PollAll(std::vector<EdgeProbeStats>* stats,
     int64_t target = 0;            // the position being read
     Clock::time_point begin;       // of the read in flight
     Clock::time_point not_before;  // the next read starts no earlier
+    bool done = false;             // every write seen here
   };
   const size_t edge_count = edges_.size();
   std::vector<EdgeState> state(edge_count);
-  std::vector<bool> done(edge_count, false);
   auto fail = [&](size_t e, const absl::Status& status, Clock::time_point at) {
     CountFailure(status, &(*stats)[e], &state[e].poller);
     state[e].not_before = at + absl::ToChronoNanoseconds(kProbeErrorBackoff);
@@ -219,8 +219,8 @@ void PropagationRunner::PollAll(std::vector<EdgeProbeStats>* stats,
       const int64_t oldest = tracker_->OldestUnseen(static_cast<int>(e));
       if (oldest >= answered) {
         s.poller.hits_in_row = 0;  // start with the next write acknowledged
-        if (finished && !done[e]) {
-          done[e] = true;  // every write seen here
+        if (finished && !s.done) {
+          s.done = true;
           (*stopped)[e] = now;
         }
         active = active || !finished;
@@ -292,7 +292,7 @@ void PropagationRunner::PollAll(std::vector<EdgeProbeStats>* stats,
   }
   const Clock::time_point end = Clock::now();
   for (size_t e = 0; e < edge_count; ++e) {
-    if (!done[e]) (*stopped)[e] = end;
+    if (!state[e].done) (*stopped)[e] = end;
     FinishStats(state[e].poller, &(*stats)[e]);
   }
 }
@@ -400,12 +400,13 @@ absl::StatusOr<PropagationResult> PropagationRunner::Run() {
   for (int e = 0; e < edge_count; ++e) {
     probes[static_cast<size_t>(e)].endpoint = options_.edges[static_cast<size_t>(e)];
   }
-  const bool single_poller =
-      options_.single_poller &&
+  if (options_.single_poller &&
       std::all_of(edges_.begin(), edges_.end(),
-                  [](const std::unique_ptr<PropagationStore>& s) { return s->poll_fd() >= 0; });
-  if (single_poller) wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (wake_fd_ >= 0) {
+                  [](const std::unique_ptr<PropagationStore>& s) { return s->poll_fd() >= 0; })) {
+    wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);  // failing, each edge gets a thread
+  }
+  const bool one_poller = wake_fd_ >= 0;
+  if (one_poller) {
     threads.emplace_back([this, &probes, &stopped] { PollAll(&probes, &stopped); });
   } else {
     for (int e = 0; e < edge_count; ++e) {
@@ -420,7 +421,7 @@ absl::StatusOr<PropagationResult> PropagationRunner::Run() {
   }
   for (std::thread& t : threads) t.join();
   const absl::Duration cpu_used = ProcessCpu() - cpu_before;
-  if (wake_fd_ >= 0) {
+  if (one_poller) {
     close(wake_fd_);
     wake_fd_ = -1;
   }
@@ -458,7 +459,7 @@ absl::StatusOr<PropagationResult> PropagationRunner::Run() {
   result.client_cpu = cpu_used;
   result.visibility = tracker_->Summarize(warmup_writes_);
   result.edges = std::move(probes);
-  result.one_poller = single_poller;
+  result.one_poller = one_poller;
   if (sampler) result.node_memory = sampler->Stop();
   return result;
 }

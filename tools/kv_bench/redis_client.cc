@@ -26,6 +26,9 @@ bool IsIncompleteReply(const absl::Status& s) {
   return s.code() == absl::StatusCode::kOutOfRange && s.message() == "redis: reply incomplete";
 }
 
+// How much one recv() takes.
+constexpr size_t kReceiveChunk = 16384;
+
 // Nesting a reply may have; RESP2 replies to our commands are never nested at all.
 constexpr int kMaxReplyDepth = 8;
 // A bulk string longer than this is treated as a corrupt reply rather than allocated.
@@ -66,6 +69,21 @@ absl::Status StatusFromRedisError(absl::string_view error_text) {
   }
   if (absl::StartsWith(error_text, "ERR")) return absl::InvalidArgumentError(message);
   return absl::FailedPreconditionError(message);
+}
+
+absl::StatusOr<std::optional<std::string>> ValueFromReply(RespReply reply,
+                                                          absl::string_view command) {
+  switch (reply.type) {
+    case RespReply::Type::kError:
+      return StatusFromRedisError(reply.text);
+    case RespReply::Type::kNull:
+      return std::optional<std::string>();
+    case RespReply::Type::kBulkString:
+      return std::optional<std::string>(std::move(reply.text));
+    default:
+      return absl::InternalError(absl::StrCat("redis: ", command,
+                                              " answered with neither a bulk string nor null"));
+  }
 }
 
 absl::StatusOr<std::unique_ptr<RedisClient>> RedisClient::Connect(const std::string& endpoint,
@@ -159,23 +177,29 @@ absl::Status RedisClient::Fill(absl::Time deadline) {
   if (no_wait_) return IncompleteReply();
   buffer_.clear();
   buffer_pos_ = 0;
-  char chunk[16384];
+  for (;;) {
+    absl::StatusOr<size_t> received = ReceiveSome();
+    if (!received.ok()) return received.status();
+    if (*received > 0) return absl::OkStatus();
+    absl::Status s =
+        WaitFor(fd_, POLLIN, deadline, absl::StrCat("waiting for a reply from ", endpoint_));
+    if (!s.ok()) return s;
+  }
+}
+
+absl::StatusOr<size_t> RedisClient::ReceiveSome() {
+  char chunk[kReceiveChunk];
   for (;;) {
     const ssize_t n = recv(fd_, chunk, sizeof(chunk), 0);
     if (n > 0) {
       buffer_.append(chunk, static_cast<size_t>(n));
-      return absl::OkStatus();
+      return static_cast<size_t>(n);
     }
     if (n == 0) {
       return absl::UnavailableError(absl::StrCat("redis: ", endpoint_, " closed the connection"));
     }
     if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      absl::Status s =
-          WaitFor(fd_, POLLIN, deadline, absl::StrCat("waiting for a reply from ", endpoint_));
-      if (!s.ok()) return s;
-      continue;
-    }
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
     return absl::UnavailableError(
         absl::StrCat("redis: reading from ", endpoint_, ": ", std::strerror(errno)));
   }
@@ -306,23 +330,15 @@ absl::Status RedisClient::SendCommand(const std::vector<absl::string_view>& args
 
 absl::StatusOr<std::optional<RespReply>> RedisClient::TryTakeReply() {
   if (fd_ < 0) return absl::UnavailableError(absl::StrCat("redis: not connected to ", endpoint_));
-  // Everything that has arrived (the socket is non-blocking).
-  char chunk[16384];
+  // Everything that has arrived (the socket is non-blocking); a short read means that
+  // was all of it.
   for (;;) {
-    const ssize_t n = recv(fd_, chunk, sizeof(chunk), 0);
-    if (n > 0) {
-      buffer_.append(chunk, static_cast<size_t>(n));
-      if (static_cast<size_t>(n) < sizeof(chunk)) break;
-      continue;
+    absl::StatusOr<size_t> received = ReceiveSome();
+    if (!received.ok()) {
+      Close();
+      return received.status();
     }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-    const absl::Status failed =
-        n == 0 ? absl::UnavailableError(absl::StrCat("redis: ", endpoint_, " closed the connection"))
-               : absl::UnavailableError(absl::StrCat("redis: reading from ", endpoint_, ": ",
-                                                     std::strerror(errno)));
-    Close();
-    return failed;
+    if (*received < kReceiveChunk) break;
   }
   const size_t start = buffer_pos_;
   no_wait_ = true;
@@ -370,17 +386,7 @@ absl::StatusOr<std::optional<std::string>> RedisClient::ValueCommand(
     const std::vector<absl::string_view>& args) {
   absl::StatusOr<RespReply> r = Command(args);
   if (!r.ok()) return r.status();
-  switch (r->type) {
-    case RespReply::Type::kError:
-      return StatusFromRedisError(r->text);
-    case RespReply::Type::kNull:
-      return std::optional<std::string>();
-    case RespReply::Type::kBulkString:
-      return std::optional<std::string>(std::move(r->text));
-    default:
-      return absl::InternalError(absl::StrCat("redis: ", args[0],
-                                              " answered with neither a bulk string nor null"));
-  }
+  return ValueFromReply(std::move(*r), args[0]);
 }
 
 absl::StatusOr<std::string> RedisClient::Info(absl::string_view section) {

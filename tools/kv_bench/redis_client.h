@@ -44,6 +44,11 @@ std::string EncodeRespCommand(const std::vector<absl::string_view>& args);
 // Returns the status a Redis error reply ("ERR ...", "LOADING ...") means to a caller.
 absl::Status StatusFromRedisError(absl::string_view error_text);
 
+// Returns what the reply to `command` (GET, HGET: a bulk string or null) says: the value,
+// nullopt for null, the error reply's status, INTERNAL for any other type.
+absl::StatusOr<std::optional<std::string>> ValueFromReply(RespReply reply,
+                                                          absl::string_view command);
+
 class RedisClient {
  public:
   // Connects to `endpoint` ("127.0.0.1:6379"; the host must be an IPv4 address or
@@ -90,6 +95,9 @@ class RedisClient {
   absl::Status SendAll(absl::string_view bytes, absl::Time deadline);
   // Makes sure at least one unread byte is buffered.
   absl::Status Fill(absl::Time deadline);
+  // Appends what one recv() returns to buffer_ without waiting: the byte count, 0 when
+  // nothing has arrived; UNAVAILABLE when the connection closed or failed.
+  absl::StatusOr<size_t> ReceiveSome();
   absl::StatusOr<std::string> ReadLine(absl::Time deadline);
   absl::StatusOr<std::string> ReadExactly(size_t n, absl::Time deadline);
   absl::StatusOr<RespReply> ReadReply(absl::Time deadline, int depth);

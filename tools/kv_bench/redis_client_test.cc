@@ -245,8 +245,6 @@ TEST(RedisClientTest, HGetAndTheStoreThatPollsWithIt) {
                           ElementsAre("HGET", "ns", "c"), ElementsAre("HGET", "ns", "d")));
 }
 
-// With a namespace the store writes with KV.PUT (an EdgeKV origin's RESP port) and
-// returns the sequence the origin answered; anything else is an error.
 // Waits until `fd` is readable (true) or 5 s pass (false).
 bool AwaitReadable(int fd) {
   pollfd p{.fd = fd, .events = POLLIN, .revents = 0};
@@ -324,6 +322,8 @@ TEST(RedisClientTest, ASplitReadOnAClosedConnectionFailsAndTheNextOneReconnects)
   EXPECT_EQ(server.connections(), 2);
 }
 
+// With a namespace the store writes with KV.PUT (an EdgeKV origin's RESP port) and
+// returns the sequence the origin answered; anything else is an error.
 TEST(RedisClientTest, TheStoreWritesWithKvPutAndReturnsItsSequence) {
   FakeRedisServer server;
   server.Reply({":42\r\n"});

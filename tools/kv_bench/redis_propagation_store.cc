@@ -37,17 +37,10 @@ absl::StatusOr<std::optional<bool>> RedisPropagationStore::TakeIsVisible() {
   absl::StatusOr<std::optional<RespReply>> reply = client_->TryTakeReply();
   if (!reply.ok()) return reply.status();
   if (!reply->has_value()) return std::optional<bool>();
-  switch ((*reply)->type) {
-    case RespReply::Type::kError:
-      return StatusFromRedisError((*reply)->text);
-    case RespReply::Type::kNull:
-      return std::optional<bool>(false);
-    case RespReply::Type::kBulkString:
-      return std::optional<bool>(true);
-    default:
-      return absl::InternalError(absl::StrCat("redis: ", hash_.empty() ? "GET" : "HGET",
-                                              " answered with neither a bulk string nor null"));
-  }
+  absl::StatusOr<std::optional<std::string>> value =
+      ValueFromReply(std::move(**reply), hash_.empty() ? "GET" : "HGET");
+  if (!value.ok()) return value.status();
+  return std::optional<bool>(value->has_value());
 }
 
 }  // namespace kv::bench
