@@ -44,7 +44,9 @@
 # node, e.g. "--get-threads 2"), COMPARE_ARGS (kv-node flags to compare: section a
 # starts a second LAN cluster whose nodes also get them, and measures it in every round
 # beside the first, alternating which goes first; the idle cluster costs the other only
-# its heartbeats and gossip), GRPC_RUNS (1; 0 drops section a's gRPC run), SECTIONS
+# its heartbeats and gossip), COMPARE_BIN_DIR (a directory holding another build's
+# kv-node: the second cluster runs it, to compare two builds the same way; with or
+# without COMPARE_ARGS), GRPC_RUNS (1; 0 drops section a's gRPC run), SECTIONS
 # ("a c d e": which to run; a always), RESULTS_DIR (if set, every kv-bench JSON
 # is kept there, with its per-write --trace-csv beside it, and each node's LevelDB LOG in
 # leveldb/), TMPDIR (where the temp dir
@@ -72,6 +74,13 @@ REDIS_FSYNC="${REDIS_FSYNC:-no}"
 EDGE_READS="${EDGE_READS:-resp}"
 GRPC_RUNS="${GRPC_RUNS:-1}"
 COMPARE_ARGS="${COMPARE_ARGS:-}"
+COMPARE_BIN_DIR="${COMPARE_BIN_DIR:-}"
+# What the second cluster of section a differs by, for its labels ("" = no second cluster).
+COMPARE_LABEL="$COMPARE_ARGS"
+if [[ -n "$COMPARE_BIN_DIR" ]]; then
+  [[ -x "$COMPARE_BIN_DIR/kv-node" ]] || { echo "propagation.sh: no kv-node in COMPARE_BIN_DIR=$COMPARE_BIN_DIR" >&2; exit 2; }
+  COMPARE_LABEL="kv-node of $COMPARE_BIN_DIR${COMPARE_ARGS:+ $COMPARE_ARGS}"
+fi
 SECTIONS="${SECTIONS:-a c d e}"
 WRITES="${WRITES:-resp}"
 READY_TIMEOUT_S=60       # a node or Redis instance must serve within this
@@ -242,7 +251,7 @@ start_node() {
   rm -f "$dir/$id.ready"
   local extra=()
   read -r -a extra <<<"${NODE_ARGS:-}"
-  "$BIN_DIR/kv-node" --config "${CLUSTER_CFG[$c]}" --node-id "$id" --data-root "$dir/data" \
+  "${NODE_BIN_DIR:-$BIN_DIR}/kv-node" --config "${CLUSTER_CFG[$c]}" --node-id "$id" --data-root "$dir/data" \
     --ready-file "$dir/$id.ready" "${extra[@]+"${extra[@]}"}" >>"$dir/$id.log" 2>&1 </dev/null &
   NODE_PID[$c/$id]=$!
   ALL_PIDS+=("$!")
@@ -595,14 +604,16 @@ done
 log "redis: master on ${REDIS_PORTS[0]}, 8 replicas online"
 REDIS_REPLICAS=""
 for port in "${REDIS_PORTS[@]:1}"; do REDIS_REPLICAS+="127.0.0.1:$port "; done
-if [[ -n "$COMPARE_ARGS" ]]; then
-  # A second LAN cluster whose nodes also get COMPARE_ARGS; idle while the other runs.
-  NODE_ARGS="${NODE_ARGS:-} $COMPARE_ARGS" start_cluster lanb lan
+if [[ -n "$COMPARE_LABEL" ]]; then
+  # A second LAN cluster whose nodes also get COMPARE_ARGS (and run COMPARE_BIN_DIR's
+  # kv-node); idle while the other runs.
+  NODE_BIN_DIR="${COMPARE_BIN_DIR:-$BIN_DIR}" NODE_ARGS="${NODE_ARGS:-} $COMPARE_ARGS" \
+    start_cluster lanb lan
   LANB_ORIGIN="$(role_ids lanb origin)"
   mapfile -t LANB_EDGES < <(role_ids lanb edge)
 fi
 measure_lanb() {
-  [[ -n "$COMPARE_ARGS" ]] || return 0
+  [[ -n "$COMPARE_LABEL" ]] || return 0
   measure_run lanb "$1" "${NODE_GRPC[lanb/$LANB_ORIGIN]}" "$(edge_addrs lanb "$EDGE_READS")" \
     lanb "$LANB_ORIGIN" "${LANB_EDGES[*]}"
 }
@@ -621,8 +632,8 @@ done
 stop_pids "${REDIS_PIDS[@]}"
 echo "  EdgeKV, $(lan_label):"
 measure_report lan lan "$LAN_ORIGIN" "${LAN_EDGES[*]}"
-if [[ -n "$COMPARE_ARGS" ]]; then
-  echo "  EdgeKV with $COMPARE_ARGS:"
+if [[ -n "$COMPARE_LABEL" ]]; then
+  echo "  EdgeKV with $COMPARE_LABEL:"
   measure_report lanb lanb "$LANB_ORIGIN" "${LANB_EDGES[*]}"
 fi
 if grpc_round; then
@@ -635,7 +646,7 @@ print_header
 print_row "EdgeKV LAN, $(lan_label)" lan
 print_row "Redis (1 master + 8 replicas$([[ "$REDIS_FSYNC" == always ]] && echo ", AOF always"))" redis
 grpc_round && print_row "EdgeKV LAN, gRPC Put and Get" langet
-[[ -n "$COMPARE_ARGS" ]] && print_row "EdgeKV LAN, $COMPARE_ARGS" lanb
+[[ -n "$COMPARE_LABEL" ]] && print_row "EdgeKV LAN, $COMPARE_LABEL" lanb
 IFS=$'\t' read -r e50 _ e99 emax _ < <(medians lan)
 IFS=$'\t' read -r r50 _ r99 rmax _ < <(medians redis)
 awk -v e50="$e50" -v e99="$e99" -v emax="$emax" -v r50="$r50" -v r99="$r99" -v rmax="$rmax" '
@@ -648,13 +659,13 @@ for run in $(seq "$RUNS"); do
     " \(.[1].visible_on_all_ms.p99) ms: \(if .[1].visible_on_all_ms.p99 > 0 then
     (.[0].visible_on_all_ms.p99 / .[1].visible_on_all_ms.p99 * 10 | round / 10 | tostring) + "x"
     else "-" end) (host steal \($es)% and \($rs)%)"' "$WORK/lan.$run.json" "$WORK/redis.$run.json"
-  if [[ -n "$COMPARE_ARGS" ]]; then
-    jq -r --arg args "$COMPARE_ARGS" --arg bs "$(cat "$WORK/lanb.$run.steal")" \
+  if [[ -n "$COMPARE_LABEL" ]]; then
+    jq -r --arg args "$COMPARE_LABEL" --arg bs "$(cat "$WORK/lanb.$run.steal")" \
       '"         with \($args): p99 \(.visible_on_all_ms.p99) ms (host steal \($bs)%)"' \
       "$WORK/lanb.$run.json"
   fi
 done
-[[ -n "$COMPARE_ARGS" ]] && stop_cluster lanb
+[[ -n "$COMPARE_LABEL" ]] && stop_cluster lanb
 
 if [[ "${COMPARE_GRPC:-0}" == 1 ]]; then
   section "a2) The same over gRPC Subscribe (replication.stream_transport: grpc)"
