@@ -63,8 +63,9 @@ class GroupCommitter {
   // Queues a job. `bytes` approximates what it writes (for grouping). A group is written
   // with fsync if any of its jobs is `sync`; others reach the OS but not necessarily the
   // disk before `done` (a crash of the process loses nothing, a power loss may lose
-  // them, atomically, with the sequence they advanced). After Stop() has begun, `done`
-  // runs at once with UNAVAILABLE.
+  // them, atomically, with the sequence they advanced; on a store that holds unsynced
+  // log records, StoreOptions::hold_unsynced_log, a crash of the process may too). After
+  // Stop() has begun, `done` runs at once with UNAVAILABLE.
   void Submit(ApplyFn apply, DoneFn done, size_t bytes, bool exclusive = false, bool sync = true);
 
   // Submits a job and waits for its result. If no group is being committed and none is

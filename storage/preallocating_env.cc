@@ -50,8 +50,8 @@ std::string DirName(const std::string& fname) {
 
 class PreallocatedLogFile final : public leveldb::WritableFile {
  public:
-  PreallocatedLogFile(std::string fname, int fd, size_t chunk_bytes)
-      : fname_(std::move(fname)), fd_(fd), chunk_bytes_(chunk_bytes) {
+  PreallocatedLogFile(std::string fname, int fd, size_t chunk_bytes, bool hold_unsynced)
+      : fname_(std::move(fname)), fd_(fd), chunk_bytes_(chunk_bytes), hold_unsynced_(hold_unsynced) {
     buffer_.reserve(kBufferBytes);
   }
 
@@ -66,7 +66,9 @@ class PreallocatedLogFile final : public leveldb::WritableFile {
     return leveldb::Status::OK();
   }
 
-  leveldb::Status Flush() override { return WriteBuffer(); }
+  // LevelDB flushes after every record. With hold_unsynced (see the header) the records
+  // wait until the buffer fills or the log is synced or closed.
+  leveldb::Status Flush() override { return hold_unsynced_ ? error_ : WriteBuffer(); }
 
   leveldb::Status Sync() override {
     leveldb::Status s = WriteBuffer();
@@ -146,6 +148,7 @@ class PreallocatedLogFile final : public leveldb::WritableFile {
   const std::string fname_;
   int fd_;
   const size_t chunk_bytes_;
+  const bool hold_unsynced_;
   std::string buffer_;     // appended, not yet written
   size_t written_ = 0;     // bytes of log data in the file
   size_t allocated_ = 0;   // the file's size: data, then zeros
@@ -157,10 +160,11 @@ class PreallocatedLogFile final : public leveldb::WritableFile {
 
 }  // namespace
 
-PreallocatingEnv::PreallocatingEnv(leveldb::Env* target, size_t chunk_bytes)
+PreallocatingEnv::PreallocatingEnv(leveldb::Env* target, size_t chunk_bytes, bool hold_unsynced)
     : leveldb::EnvWrapper(target),
       chunk_bytes_(std::max<size_t>(1, (chunk_bytes + kLogBlockBytes - 1) / kLogBlockBytes) *
-                   kLogBlockBytes) {}
+                   kLogBlockBytes),
+      hold_unsynced_(hold_unsynced) {}
 
 leveldb::Status PreallocatingEnv::NewWritableFile(const std::string& fname,
                                                   leveldb::WritableFile** result) {
@@ -170,7 +174,7 @@ leveldb::Status PreallocatingEnv::NewWritableFile(const std::string& fname,
     *result = nullptr;
     return IoError(fname, errno);
   }
-  *result = new PreallocatedLogFile(fname, fd, chunk_bytes_);
+  *result = new PreallocatedLogFile(fname, fd, chunk_bytes_, hold_unsynced_);
   return leveldb::Status::OK();
 }
 
@@ -187,6 +191,12 @@ leveldb::Status PreallocatingEnv::NewAppendableFile(const std::string& fname,
 
 PreallocatingEnv* PreallocatingEnv::Default() {
   static PreallocatingEnv* const env = new PreallocatingEnv(leveldb::Env::Default());
+  return env;
+}
+
+PreallocatingEnv* PreallocatingEnv::HoldingUnsynced() {
+  static PreallocatingEnv* const env =
+      new PreallocatingEnv(leveldb::Env::Default(), kDefaultChunkBytes, /*hold_unsynced=*/true);
   return env;
 }
 

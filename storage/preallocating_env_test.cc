@@ -45,6 +45,12 @@ class PreallocatingEnvTest : public ::testing::Test {
     out << in.rdbuf();
     return out.str();
   }
+  // The end of a log's data in the file (zero-filled space after it excluded).
+  static int64_t DataEndOf(const std::string& path) {
+    const std::string log = Contents(path);
+    const size_t last = log.find_last_not_of('\0');
+    return last == std::string::npos ? 0 : static_cast<int64_t>(last + 1);
+  }
 
   PreallocatingEnv env_;
   std::string dir_;
@@ -92,6 +98,47 @@ TEST_F(PreallocatingEnvTest, ALogNeverSyncedIsAPlainAppend) {
     ASSERT_TRUE(file->Flush().ok());
     EXPECT_EQ(SizeOf(path), 100 * (i + 1));
   }
+}
+
+// A replica's log with hold_unsynced: LevelDB's flush after each record writes nothing
+// until 64 KiB have gathered; a sync or a close writes the rest.
+TEST_F(PreallocatingEnvTest, AHoldingLogWritesWhenItsBufferFillsOrOnSyncOrClose) {
+  ASSERT_FALSE(dir_.empty());
+  PreallocatingEnv holding(leveldb::Env::Default(), kChunk, /*hold_unsynced=*/true);
+  const std::string path = dir_ + "/000007.log";
+  leveldb::WritableFile* raw = nullptr;
+  ASSERT_TRUE(holding.NewWritableFile(path, &raw).ok());
+  std::unique_ptr<leveldb::WritableFile> file(raw);
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(file->Append(std::string(100, 'r')).ok());
+    ASSERT_TRUE(file->Flush().ok());
+    EXPECT_EQ(SizeOf(path), 0) << "record " << i;
+  }
+  // Past 64 KiB the buffer goes out whole, records held so far included.
+  ASSERT_TRUE(file->Append(std::string(64 << 10, 'f')).ok());
+  EXPECT_EQ(SizeOf(path), 1000 + (64 << 10));
+  ASSERT_TRUE(file->Append(std::string(100, 't')).ok());
+  ASSERT_TRUE(file->Flush().ok());
+  EXPECT_EQ(SizeOf(path), 1000 + (64 << 10));
+  ASSERT_TRUE(file->Close().ok());
+  const std::string contents = Contents(path);
+  ASSERT_EQ(contents.size(), 1100 + (64 << 10));
+  EXPECT_EQ(contents.substr(contents.size() - 100), std::string(100, 't'));
+
+  // A sync writes whatever is held with the synced record; later ones are held again.
+  const std::string synced = dir_ + "/000008.log";
+  ASSERT_TRUE(holding.NewWritableFile(synced, &raw).ok());
+  file.reset(raw);
+  ASSERT_TRUE(file->Append(std::string(100, 'u')).ok());
+  ASSERT_TRUE(file->Flush().ok());
+  ASSERT_TRUE(file->Append(std::string(100, 's')).ok());
+  ASSERT_TRUE(file->Sync().ok());
+  EXPECT_EQ(DataEndOf(synced), 200);
+  ASSERT_TRUE(file->Append(std::string(100, 'a')).ok());
+  ASSERT_TRUE(file->Flush().ok());
+  EXPECT_EQ(DataEndOf(synced), 200);
+  ASSERT_TRUE(file->Close().ok());
+  EXPECT_EQ(SizeOf(synced), 300);
 }
 
 TEST_F(PreallocatingEnvTest, AWriteLargerThanAChunkLandsWhole) {
@@ -150,16 +197,19 @@ size_t DataEnd(const std::string& log) {
 // process dies) at dir_/crashed.
 class CrashedDatabaseTest : public PreallocatingEnvTest {
  protected:
-  void OpenLive(int writes) {
+  // `env` defaults to env_; `synced` off writes the puts as a replica does.
+  void OpenLive(int writes, leveldb::Env* env = nullptr, bool synced = true) {
     ASSERT_FALSE(dir_.empty());
     leveldb::Options options;
-    options.env = &env_;
+    options.env = env != nullptr ? env : &env_;
     options.create_if_missing = true;
     leveldb::DB* raw = nullptr;
     ASSERT_TRUE(leveldb::DB::Open(options, live_, &raw).ok());
     live_db_.reset(raw);
     for (int i = 0; i < writes; ++i) {
-      ASSERT_TRUE(live_db_->Put(Synced(), absl::StrCat("key", i), std::string(100, 'v')).ok());
+      ASSERT_TRUE(live_db_->Put(synced ? Synced() : leveldb::WriteOptions(), absl::StrCat("key", i),
+                                std::string(100, 'v'))
+                      .ok());
     }
   }
 
@@ -218,6 +268,34 @@ TEST_F(CrashedDatabaseTest, RecoversEverySyncedWriteWithZerosAtTheLogTail) {
   EXPECT_EQ(RecoveredPuts(kWrites, /*paranoid_checks=*/true), kWrites);
 }
 
+// A killed replica holding unsynced records: its log on disk ends wherever the last full
+// buffer ended, possibly inside a record. Recovery keeps a prefix of the writes, with at
+// most the last 64 KiB of them missing (pulled again from the origin by a replica).
+TEST_F(CrashedDatabaseTest, AHoldingLogLosesOnlyItsUnwrittenTailOnACrash) {
+  constexpr int kWrites = 1500;  // ~190 KB of log records: the buffer filled twice
+  PreallocatingEnv holding(leveldb::Env::Default(), kChunk, /*hold_unsynced=*/true);
+  OpenLive(kWrites, &holding, /*synced=*/false);
+  CopyLiveToCrashed();
+  const int recovered = RecoveredPuts(kWrites, /*paranoid_checks=*/false);
+  ASSERT_NE(recovered_, nullptr);
+  constexpr int kRecordBytes = 100 + 6 + 1 + 12 + 7;  // value, key, batch and log headers
+  EXPECT_LT(recovered, kWrites);
+  EXPECT_GE(recovered, kWrites - (64 << 10) / (kRecordBytes - 10));
+  // A prefix: every write before the first missing one is there, none after it.
+  for (int i = 0; i < kWrites; ++i) {
+    std::string value;
+    EXPECT_EQ(recovered_->Get(leveldb::ReadOptions(), absl::StrCat("key", i), &value).ok(),
+              i < recovered)
+        << "key" << i;
+  }
+  // Closed cleanly (a SIGTERM), the same log loses nothing.
+  live_db_.reset();
+  recovered_.reset();
+  fs::remove_all(crashed_);
+  CopyLiveToCrashed();
+  EXPECT_EQ(RecoveredPuts(kWrites, /*paranoid_checks=*/false), kWrites);
+}
+
 // A crash that cuts the last record short (the part that reached the file, then zeros):
 // opened with paranoid checks off, as Store opens, every earlier record is kept.
 TEST_F(CrashedDatabaseTest, DropsARecordCutShortAndKeepsEveryEarlierOne) {
@@ -243,33 +321,70 @@ TEST_F(CrashedDatabaseTest, DropsARecordCutShortAndKeepsEveryEarlierOne) {
 }
 
 // The store on the real file system: an origin's log (synced commits) is preallocated,
-// an edge's (preallocate_log off) is LevelDB's own; both reopen with every write.
+// one with preallocate_log off is LevelDB's own, an edge's (hold_unsynced_log) holds its
+// records until closed; all reopen with every write.
 TEST_F(PreallocatingEnvTest, TheStorePreallocatesItsLogOnlyWhenAskedAndReopensWhole) {
   ASSERT_FALSE(dir_.empty());
   const std::string ns = "0000000000000000000000000000000a";
   SimulatedClock clock(absl::FromUnixSeconds(1'800'000'000));
-  for (const bool preallocate : {true, false}) {
-    SCOPED_TRACE(preallocate ? "preallocated" : "plain");
+  enum class Mode { kPreallocated, kPlain, kHolding };
+  for (const Mode mode : {Mode::kPreallocated, Mode::kPlain, Mode::kHolding}) {
+    const bool preallocate = mode == Mode::kPreallocated;
+    SCOPED_TRACE(static_cast<int>(mode));
     StoreOptions options;
-    options.path = absl::StrCat(dir_, "/store-", preallocate);
+    options.path = absl::StrCat(dir_, "/store-", static_cast<int>(mode));
     options.node_id = "origin";
     options.preallocate_log = preallocate;
+    options.hold_unsynced_log = mode == Mode::kHolding;
     {
       absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(options, &clock, nullptr);
       ASSERT_TRUE(store.ok()) << store.status();
-      ASSERT_TRUE((*store)->CommitAndWait({Mutation{CreateNamespace{ns, "t"}}}).FirstError().ok());
-      for (int i = 0; i < 50; ++i) {
-        PutValue put{ns, absl::StrCat("k", i), std::string(100, 'v'), std::nullopt, 0, std::nullopt};
-        ASSERT_TRUE((*store)->CommitAndWait({Mutation{std::move(put)}}).FirstError().ok());
+      // The log's data on disk (the open wrote and synced the store's first records).
+      auto log_data_end = [&] {
+        int64_t end = -1;
+        for (const fs::directory_entry& e : fs::directory_iterator(options.path)) {
+          if (e.path().extension() == ".log") end = DataEndOf(e.path());
+        }
+        return end;
+      };
+      const int64_t opened_end = log_data_end();
+      if (mode == Mode::kHolding) {
+        // As an edge applies its stream: replicated, unsynced commits.
+        auto replicated = [&, seq = uint64_t{0}](MutationOp op) mutable {
+          Mutation m{std::move(op)};
+          m.sequencing = Sequencing::kReplicated;
+          m.seq = ++seq;
+          m.hlc = MakeHlc(1'800'000'000'000 + seq, 0);
+          m.origin = "origin";
+          return m;
+        };
+        ASSERT_TRUE((*store)->CommitAndWait({replicated(PutNamespaceRecord{ns, {1, "origin", false, "t"}})})
+                        .FirstError()
+                        .ok());
+        for (int i = 0; i < 50; ++i) {
+          PutValue put{ns, absl::StrCat("k", i), std::string(100, 'v'), std::nullopt, 0, std::nullopt};
+          ASSERT_TRUE((*store)->CommitAndWait({replicated(std::move(put))}).FirstError().ok());
+        }
+      } else {
+        ASSERT_TRUE((*store)->CommitAndWait({Mutation{CreateNamespace{ns, "t"}}}).FirstError().ok());
+        for (int i = 0; i < 50; ++i) {
+          PutValue put{ns, absl::StrCat("k", i), std::string(100, 'v'), std::nullopt, 0, std::nullopt};
+          ASSERT_TRUE((*store)->CommitAndWait({Mutation{std::move(put)}}).FirstError().ok());
+        }
       }
       int64_t log_size = -1;
       for (const fs::directory_entry& e : fs::directory_iterator(options.path)) {
         if (e.path().extension() == ".log") log_size = SizeOf(e.path());
       }
-      ASSERT_GT(log_size, 0);
-      EXPECT_EQ(log_size % static_cast<int64_t>(PreallocatingEnv::kDefaultChunkBytes) == 0,
-                preallocate)
-          << "log size " << log_size;
+      if (mode == Mode::kHolding) {
+        EXPECT_EQ(log_data_end(), opened_end) << "the records are held until 64 KiB or the close";
+      } else {
+        EXPECT_GT(log_data_end(), opened_end);
+        ASSERT_GT(log_size, 0);
+        EXPECT_EQ(log_size % static_cast<int64_t>(PreallocatingEnv::kDefaultChunkBytes) == 0,
+                  preallocate)
+            << "log size " << log_size;
+      }
     }
     absl::StatusOr<std::unique_ptr<Store>> reopened = Store::Open(options, &clock, nullptr);
     ASSERT_TRUE(reopened.ok()) << reopened.status();

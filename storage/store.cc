@@ -133,7 +133,11 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options,
   std::unique_ptr<Store> store(new Store(options, clock));
   leveldb::Env* env = options.env;
   if (env == nullptr) {
-    env = options.preallocate_log ? PreallocatingEnv::Default() : leveldb::Env::Default();
+    if (options.hold_unsynced_log) {
+      env = PreallocatingEnv::HoldingUnsynced();
+    } else {
+      env = options.preallocate_log ? PreallocatingEnv::Default() : leveldb::Env::Default();
+    }
   }
   env->CreateDir(options.path);  // ignore "exists"; Open reports real problems
 

@@ -63,6 +63,11 @@ struct StoreOptions {
   // commits do not grow the file (an origin's); off, LevelDB's own files (an edge's,
   // which never syncs a commit and so would gain nothing).
   bool preallocate_log = true;
+  // With env == nullptr: unsynced commits' log records stay in memory until 64 KiB have
+  // gathered or a commit is synced (PreallocatingEnv's hold_unsynced), saving a write()
+  // per commit. A killed process then loses its last unsynced commits, as a lost machine
+  // would: only for a replica, which pulls them again (an edge's).
+  bool hold_unsynced_log = false;
   // Stamped as the origin of mutations this node commits.
   std::string node_id;
   // LevelDB block cache. Larger keeps more hot records in memory.
