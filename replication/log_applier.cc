@@ -47,11 +47,21 @@ absl::Status LogApplier::Apply(const v1::LogBatch& batch) {
 
 absl::Status LogApplier::Start(const v1::LogEntry& entry) {
   const v1::Record* record = RecordOf(entry);
+  const int64_t size = record != nullptr && !record->tombstone() ? record->value_size() : 0;
+  if (size < 0) return absl::InvalidArgumentError("replication stream: bad value size");
+  const absl::string_view first = record != nullptr ? record->value_chunk() : "";
+  if (size <= store_->options().inline_value_limit &&
+      static_cast<int64_t>(first.size()) == size) {
+    // The common case, a small value whole in its entry: queued without the pending copy.
+    storage::ValueRef value;
+    value.inline_value = std::string(first);
+    Queue(entry, std::move(value), size);
+    return absl::OkStatus();
+  }
   pending_ = entry;
   pending_received_ = 0;
   pending_inline_.clear();
-  pending_size_ = record != nullptr && !record->tombstone() ? record->value_size() : 0;
-  if (pending_size_ < 0) return absl::InvalidArgumentError("replication stream: bad value size");
+  pending_size_ = size;
   if (pending_size_ > store_->options().inline_value_limit) {
     pending_builder_ = store_->NewValueBuilder(/*durable=*/false);
   }
@@ -101,11 +111,15 @@ absl::Status LogApplier::Feed(absl::string_view data) {
     value.inline_value = std::move(pending_inline_);
     pending_inline_.clear();
   }
-  ready_bytes_ += pending_size_;
-  ready_hlcs_.push_back(pending_->hlc());
-  ready_.push_back(EntryToMutation(*pending_, sequencing_, std::move(value)));
+  Queue(*pending_, std::move(value), pending_size_);
   pending_.reset();
   return absl::OkStatus();
+}
+
+void LogApplier::Queue(const v1::LogEntry& entry, storage::ValueRef value, int64_t size) {
+  ready_bytes_ += size;
+  ready_hlcs_.push_back(entry.hlc());
+  ready_.push_back(EntryToMutation(entry, sequencing_, std::move(value)));
 }
 
 }  // namespace kv::replication

@@ -46,6 +46,8 @@ class LogApplier {
   // Adds `data` to the pending value; once complete, queues its mutation.
   absl::Status Feed(absl::string_view data);
   absl::Status Start(const kv::replication::v1::LogEntry& entry);
+  // Queues the mutation of `entry`, whose value of `size` bytes is complete, for commit.
+  void Queue(const kv::replication::v1::LogEntry& entry, storage::ValueRef value, int64_t size);
 
   storage::Store* const store_;
   const storage::Sequencing sequencing_;

@@ -1,5 +1,6 @@
 #include "storage/group_committer.h"
 
+#include <optional>
 #include <utility>
 
 #include "absl/synchronization/notification.h"
@@ -110,25 +111,42 @@ void GroupCommitter::CommitGroup(std::deque<Job>& group) {
   uint64_t sequence = sequence_;
   size_t bytes = 0;
   bool sync = false;
-  for (Job& job : group) {
+  std::optional<Txn> txn;  // the current job's
+  for (size_t i = 0; i < group.size(); ++i) {
+    Job& job = group[i];
     bytes += job.bytes;
     sync = sync || job.sync;
-    Txn txn(db_, &overlay, sequence);
-    job.result = job.apply(txn);
-    if (!job.result.ok()) continue;  // dropped whole
-    batch.Append(txn.batch());
-    for (auto& [key, value] : txn.staged()) overlay[key] = std::move(value);
-    for (auto& action : txn.on_durable()) on_durable.push_back(std::move(action));
-    sequence = txn.sequence();
+    txn.emplace(db_, &overlay, sequence);
+    job.result = job.apply(*txn);
+    if (!job.result.ok()) {  // dropped whole
+      txn.reset();
+      continue;
+    }
+    sequence = txn->sequence();
+    if (group.size() == 1) break;  // written as it is, below
+    batch.Append(txn->batch());
+    if (i + 1 < group.size()) {  // what later jobs of the group read
+      for (auto& [key, value] : txn->staged()) overlay[key] = std::move(value);
+    }
+    for (auto& action : txn->on_durable()) on_durable.push_back(std::move(action));
   }
+  // A group of one (most of a replica's, applying its stream) writes its job's batch
+  // itself: no copy into the group's, no overlay.
+  const bool alone = group.size() == 1 && txn.has_value();
+  if (alone) {
+    on_durable = std::move(txn->on_durable());
+  } else {
+    txn.reset();
+  }
+  leveldb::WriteBatch& to_write = alone ? txn->batch() : batch;
 
   absl::Status status;
-  if (batch.ApproximateSize() > leveldb::WriteBatch().ApproximateSize()) {
-    if (hooks_.before_write) hooks_.before_write(sequence, batch);
+  if (to_write.ApproximateSize() > leveldb::WriteBatch().ApproximateSize()) {
+    if (hooks_.before_write) hooks_.before_write(sequence, to_write);
     leveldb::WriteOptions options;
     options.sync = sync;
     const absl::Time start = absl::Now();
-    status = FromLevelDbStatus(db_->Write(options, &batch));
+    status = FromLevelDbStatus(db_->Write(options, &to_write));
     if (hooks_.observe) {
       hooks_.observe(group.size(), bytes, absl::ToDoubleSeconds(absl::Now() - start), status);
     }

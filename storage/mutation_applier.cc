@@ -89,14 +89,12 @@ void MutationApplier::FreeBlob(Txn& txn, const BlobRef& blob) {
 void MutationApplier::StageHash(Txn& txn, absl::string_view ns_id, absl::string_view key,
                                 HlcTimestamp hlc, absl::string_view origin, int64_t expiration) {
   const uint64_t delta = VersionHash(ns_id, key, hlc, origin);
-  txn.OnDurable([hashes = hashes_, bucket = BucketOf(ns_id, key), delta] {
+  // One action for both (each is a heap allocation per write).
+  txn.OnDurable([hashes = hashes_, bucket = BucketOf(ns_id, key), delta,
+                 fingerprint = expiration == 0 ? fingerprint_ : nullptr, ns = std::string(ns_id)] {
     hashes->Apply(bucket, delta);
+    if (fingerprint != nullptr) fingerprint->Apply(ns, delta);
   });
-  if (expiration == 0) {
-    txn.OnDurable([fingerprint = fingerprint_, ns = std::string(ns_id), delta] {
-      fingerprint->Apply(ns, delta);
-    });
-  }
 }
 
 void MutationApplier::Retire(Txn& txn, const RecordView& old, absl::string_view ns_id,

@@ -61,7 +61,10 @@ class Txn {
   void SetSequence(uint64_t sequence) { sequence_ = sequence; }
 
   // Runs `action` on the committer thread after the group is durable, before callbacks.
-  void OnDurable(absl::AnyInvocable<void()> action) { on_durable_.push_back(std::move(action)); }
+  void OnDurable(absl::AnyInvocable<void()> action) {
+    if (on_durable_.empty()) on_durable_.reserve(4);  // a put has two or three
+    on_durable_.push_back(std::move(action));
+  }
 
   leveldb::WriteBatch& batch() { return batch_; }
   Overlay& staged() { return staged_; }
