@@ -49,7 +49,8 @@ absl::Status LogApplier::Start(const v1::LogEntry& entry) {
   const v1::Record* record = RecordOf(entry);
   const int64_t size = record != nullptr && !record->tombstone() ? record->value_size() : 0;
   if (size < 0) return absl::InvalidArgumentError("replication stream: bad value size");
-  const absl::string_view first = record != nullptr ? record->value_chunk() : "";
+  absl::string_view first;  // (not a ?: with "", which would view a temporary string)
+  if (record != nullptr) first = record->value_chunk();
   if (size <= store_->options().inline_value_limit &&
       static_cast<int64_t>(first.size()) == size) {
     // The common case, a small value whole in its entry: queued without the pending copy.
