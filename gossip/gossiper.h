@@ -99,7 +99,11 @@ class Gossiper {
   // Returns the smallest applied sequence of any member (self included) as last reported
   // to this node, if every member has reported on this replica's lineage; nullopt
   // otherwise (a member never answered, or holds another lineage). Reports only lag the
-  // truth, so every member has applied at least this far. On the origin, which gossips
+  // truth, so every member has applied at least this far, unless it has since lost
+  // unwritten commits (a killed edge's held log tail, a power loss). Such a member pulls
+  // them again, and an entry whose record was collected ships as a tombstone at its
+  // version (replication/shipping.cc), so collecting below the floor stays safe. On the
+  // origin, which gossips
   // with every member in turn, this is the watermark for Store::CollectTombstones (via
   // Store::LogEntryTimestamp). Members are never forgotten: one that never answers again
   // holds it down.

@@ -34,8 +34,14 @@ absl::Status EntryToProto(const storage::ShippedEntry& e, v1::LogEntry* out) {
     case storage::LogKind::kPut:
     case storage::LogKind::kDelete:
       if (e.record) return RecordToProto(*e.record, out->mutable_record());
-      if (e.entry.kind == storage::LogKind::kDelete) {
-        // The tombstone was collected: ship the delete itself.
+      {
+        // The key's record is gone: its tombstone (a delete's, or the one an expired value
+        // leaves) was collected, or its namespace was deleted. A replica may still need
+        // the entry: one that lost it after saying it had applied it (a killed edge's held
+        // log tail, a power loss) holds an older value that it must drop. So it ships as
+        // a tombstone at the entry's version, whether the entry was a put or a delete;
+        // last-writer-wins keeps that from undoing anything newer, and a replica skips it
+        // in a deleted namespace.
         v1::Record* d = out->mutable_deleted();
         d->set_namespace_id(e.entry.ns_id);
         d->set_key(e.entry.key);
@@ -44,8 +50,6 @@ absl::Status EntryToProto(const storage::ShippedEntry& e, v1::LogEntry* out) {
         d->set_tombstone(true);
         return absl::OkStatus();
       }
-      out->set_noop(true);  // the key is gone with its namespace
-      return absl::OkStatus();
     case storage::LogKind::kNoop:
       out->set_noop(true);
       return absl::OkStatus();

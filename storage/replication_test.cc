@@ -551,34 +551,6 @@ TEST_F(ReplicationTest, TombstonesAreCollectedOnlyUpToTheWatermark) {
   EXPECT_THAT(store_->LogEntryTimestamp(9999), StatusIs(StatusCode::kNotFound));
 }
 
-// A replica that pulls a delete again after the origin collected its tombstone (it lost
-// its unwritten tail: a killed edge holding unsynced log records, or a power loss) still
-// deletes the value it holds, and a newer write is not undone by it.
-TEST_F(ReplicationTest, ADeleteWhoseTombstoneWasCollectedStillShipsAsADelete) {
-  MakeNamespace("t", kNs);
-  ASSERT_THAT(Put(kNs, "a", "1"), IsOk());
-  ASSERT_THAT(Put(kNs, "b", "1"), IsOk());
-  Ship(1, 100);  // the replica holds a=1 and b=1, and (it will seem) nothing after
-  ASSERT_THAT(Delete(kNs, "a"), IsOk());
-  const uint64_t delete_a = store_->AppliedSequence();
-  ASSERT_THAT(Delete(kNs, "b"), IsOk());
-  ASSERT_THAT(Put(kNs, "b", "back"), IsOk());
-  EXPECT_THAT(store_->CollectTombstones(~uint64_t{0}, 100), IsOkAndHolds(1));  // a's
-
-  auto entries = store_->ReadLog(delete_a, 1, 1 << 20);
-  ASSERT_THAT(entries, IsOk());
-  ASSERT_EQ(entries->size(), 1u);
-  ASSERT_TRUE((*entries)[0].record.has_value()) << "shipped as a no-op";
-  EXPECT_TRUE((*entries)[0].record->tombstone);
-  EXPECT_EQ((*entries)[0].record->hlc, (*entries)[0].entry.hlc);
-
-  Ship(delete_a, 100);
-  EXPECT_FALSE(replica_->Get(kNs, "a", clock_.Now())->has_value()) << "a came back";
-  EXPECT_EQ(Dump(*replica_, kNs, clock_.Now()), Dump(*store_, kNs, clock_.Now()));
-  EXPECT_EQ(replica_->Summary().hash, store_->Summary().hash);
-  EXPECT_EQ(replica_->BucketHashSnapshot(), store_->BucketHashSnapshot());
-}
-
 TEST_F(ReplicationTest, WaitForSequenceFiresWhenReachedOrAtTheDeadline) {
   MakeNamespace("t", kNs);
   const uint64_t target = store_->AppliedSequence() + 2;

@@ -135,8 +135,8 @@ struct ShippedEntry {
   uint64_t seq = 0;
   LogEntry entry;
   // kPut/kDelete: the key's current record (it may be newer than the entry: last-writer-
-  // wins makes that harmless); nullopt when the key is gone (shipped as a no-op), except
-  // for a kDelete whose tombstone was collected: a tombstone at the entry's version.
+  // wins makes that harmless); nullopt when the key is gone (EntryToProto ships a
+  // tombstone at the entry's version then: replication/shipping.cc).
   std::optional<ShippedRecord> record;
 };
 

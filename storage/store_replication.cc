@@ -112,19 +112,6 @@ absl::StatusOr<std::vector<ShippedEntry>> Store::ReadLog(uint64_t from, int max_
           if (bytes > max_bytes && !out.empty()) break;
         }
         shipped.record = std::move(record);
-      } else if (shipped.entry.kind == LogKind::kDelete) {
-        // The key's tombstone was collected: every member had applied past this delete,
-        // as far as they had said. One that lost its unwritten tail since (a killed edge
-        // holding unsynced log records, a power loss) pulls the entry again and must
-        // still delete what it holds: it ships as a tombstone at the entry's version,
-        // which last-writer-wins keeps from undoing anything newer.
-        ShippedRecord tombstone;
-        tombstone.ns_id = shipped.entry.ns_id;
-        tombstone.key = shipped.entry.key;
-        tombstone.hlc = shipped.entry.hlc;
-        tombstone.origin = shipped.entry.origin;
-        tombstone.tombstone = true;
-        shipped.record = std::move(tombstone);
       }
     }
     const bool alone = shipped.record && shipped.record->blob;
