@@ -90,8 +90,9 @@ void MutationApplier::StageHash(Txn& txn, absl::string_view ns_id, absl::string_
                                 HlcTimestamp hlc, absl::string_view origin, int64_t expiration) {
   const uint64_t delta = VersionHash(ns_id, key, hlc, origin);
   // One action for both (each is a heap allocation per write).
-  txn.OnDurable([hashes = hashes_, bucket = BucketOf(ns_id, key), delta,
-                 fingerprint = expiration == 0 ? fingerprint_ : nullptr, ns = std::string(ns_id)] {
+  Fingerprint* const fingerprint = expiration == 0 ? fingerprint_ : nullptr;
+  txn.OnDurable([hashes = hashes_, bucket = BucketOf(ns_id, key), delta, fingerprint,
+                 ns = fingerprint != nullptr ? std::string(ns_id) : std::string()] {
     hashes->Apply(bucket, delta);
     if (fingerprint != nullptr) fingerprint->Apply(ns, delta);
   });

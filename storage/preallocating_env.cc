@@ -80,9 +80,12 @@ class PreallocatedLogFile final : public leveldb::WritableFile {
       dir_synced_ = true;
     }
     // From the first synced commit on, later ones land inside the file's size. A log
-    // that is never synced (a replica's) stays a plain append, as LevelDB writes it.
-    preallocate_ = true;
-    Preallocate();
+    // that is never synced stays a plain append, as LevelDB writes it, and so does a
+    // holding one (a replica's, whose few synced commits gain nothing from it).
+    if (!hold_unsynced_) {
+      preallocate_ = true;
+      Preallocate();
+    }
     if (::fdatasync(fd_) != 0) return Fail(IoError(fname_, errno));
     return leveldb::Status::OK();
   }

@@ -30,7 +30,7 @@
 // LevelDB recovers a prefix of the log either way (each commit's data and applied
 // sequence are one record), so the replica reopens at an earlier applied sequence and
 // pulls the rest again from the origin or a peer. A synced commit is written and synced
-// with every record before it, as without the option.
+// with every record before it, as without the option, but its log is not preallocated.
 //
 // Every other file goes to the wrapped Env unchanged.
 

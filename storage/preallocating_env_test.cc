@@ -378,6 +378,7 @@ TEST_F(PreallocatingEnvTest, TheStorePreallocatesItsLogOnlyWhenAskedAndReopensWh
       }
       if (mode == Mode::kHolding) {
         EXPECT_EQ(log_data_end(), opened_end) << "the records are held until 64 KiB or the close";
+        EXPECT_EQ(log_size, opened_end) << "a holding log is not zero-filled ahead";
       } else {
         EXPECT_GT(log_data_end(), opened_end);
         ASSERT_GT(log_size, 0);
