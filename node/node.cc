@@ -25,8 +25,8 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(const NodeOptions& options,
   // An edge never syncs a commit: its logs gain nothing from preallocation, and it holds
   // its unsynced log records in memory up to 64 KiB rather than write() each one: a
   // killed edge reopens at an earlier applied sequence and pulls the rest again.
-  store_options.preallocate_log = options.role != Role::kEdge;
-  store_options.hold_unsynced_log = options.role == Role::kEdge;
+  store_options.log_writes = options.role == Role::kEdge ? storage::StoreOptions::LogWrites::kHeld
+                                                         : storage::StoreOptions::LogWrites::kPreallocated;
   KV_ASSIGN_OR_RETURN(node->store_, storage::Store::Open(store_options, deps.clock, deps.registry));
 
   if (deps.channels != nullptr) {

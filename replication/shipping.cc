@@ -33,8 +33,7 @@ absl::Status EntryToProto(const storage::ShippedEntry& e, v1::LogEntry* out) {
       return absl::OkStatus();
     case storage::LogKind::kPut:
     case storage::LogKind::kDelete:
-      if (e.record) return RecordToProto(*e.record, out->mutable_record());
-      {
+      if (!e.record) {
         // The key's record is gone: its tombstone (a delete's, or the one an expired value
         // leaves) was collected, or its namespace was deleted. A replica may still need
         // the entry: one that lost it after saying it had applied it (a killed edge's held
@@ -50,6 +49,7 @@ absl::Status EntryToProto(const storage::ShippedEntry& e, v1::LogEntry* out) {
         d->set_tombstone(true);
         return absl::OkStatus();
       }
+      return RecordToProto(*e.record, out->mutable_record());
     case storage::LogKind::kNoop:
       out->set_noop(true);
       return absl::OkStatus();

@@ -64,7 +64,7 @@ class GroupCommitter {
   // with fsync if any of its jobs is `sync`; others reach the OS but not necessarily the
   // disk before `done` (a crash of the process loses nothing, a power loss may lose
   // them, atomically, with the sequence they advanced; on a store that holds unsynced
-  // log records, StoreOptions::hold_unsynced_log, a crash of the process may too). After
+  // log records, StoreOptions::LogWrites::kHeld, a crash of the process may too). After
   // Stop() has begun, `done` runs at once with UNAVAILABLE.
   void Submit(ApplyFn apply, DoneFn done, size_t bytes, bool exclusive = false, bool sync = true);
 

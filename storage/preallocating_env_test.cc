@@ -25,6 +25,12 @@ namespace fs = std::filesystem;
 
 constexpr size_t kChunk = 32 << 10;  // one LevelDB log block, the smallest chunk
 
+// The end of the log's data: the records written here end in a non-zero byte.
+size_t DataEnd(const std::string& log) {
+  const size_t last = log.find_last_not_of('\0');
+  return last == std::string::npos ? 0 : last + 1;
+}
+
 class PreallocatingEnvTest : public ::testing::Test {
  protected:
   PreallocatingEnvTest() : env_(leveldb::Env::Default(), kChunk) {
@@ -45,11 +51,16 @@ class PreallocatingEnvTest : public ::testing::Test {
     out << in.rdbuf();
     return out.str();
   }
-  // The end of a log's data in the file (zero-filled space after it excluded).
+  // The end of the data of the log at `path` (zero-filled space after it excluded).
   static int64_t DataEndOf(const std::string& path) {
-    const std::string log = Contents(path);
-    const size_t last = log.find_last_not_of('\0');
-    return last == std::string::npos ? 0 : static_cast<int64_t>(last + 1);
+    return static_cast<int64_t>(DataEnd(Contents(path)));
+  }
+  // Opens `path` on `env` as LevelDB opens a log; null, with a failure, if it cannot.
+  static std::unique_ptr<leveldb::WritableFile> NewLog(leveldb::Env& env, const std::string& path) {
+    leveldb::WritableFile* raw = nullptr;
+    const leveldb::Status s = env.NewWritableFile(path, &raw);
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    return std::unique_ptr<leveldb::WritableFile>(raw);
   }
 
   PreallocatingEnv env_;
@@ -59,9 +70,8 @@ class PreallocatingEnvTest : public ::testing::Test {
 TEST_F(PreallocatingEnvTest, ALogGrowsByChunksNotBySyncedWrites) {
   ASSERT_FALSE(dir_.empty());
   const std::string path = dir_ + "/000003.log";
-  leveldb::WritableFile* raw = nullptr;
-  ASSERT_TRUE(env_.NewWritableFile(path, &raw).ok());
-  std::unique_ptr<leveldb::WritableFile> file(raw);
+  std::unique_ptr<leveldb::WritableFile> file = NewLog(env_, path);
+  ASSERT_NE(file, nullptr);
   std::string expected;
   std::set<int64_t> sizes;
   for (int i = 0; i < 40; ++i) {
@@ -90,9 +100,8 @@ TEST_F(PreallocatingEnvTest, ALogGrowsByChunksNotBySyncedWrites) {
 TEST_F(PreallocatingEnvTest, ALogNeverSyncedIsAPlainAppend) {
   ASSERT_FALSE(dir_.empty());
   const std::string path = dir_ + "/000005.log";
-  leveldb::WritableFile* raw = nullptr;
-  ASSERT_TRUE(env_.NewWritableFile(path, &raw).ok());
-  std::unique_ptr<leveldb::WritableFile> file(raw);
+  std::unique_ptr<leveldb::WritableFile> file = NewLog(env_, path);
+  ASSERT_NE(file, nullptr);
   for (int i = 0; i < 10; ++i) {
     ASSERT_TRUE(file->Append(std::string(100, 'r')).ok());
     ASSERT_TRUE(file->Flush().ok());
@@ -106,9 +115,8 @@ TEST_F(PreallocatingEnvTest, AHoldingLogWritesWhenItsBufferFillsOrOnSyncOrClose)
   ASSERT_FALSE(dir_.empty());
   PreallocatingEnv holding(leveldb::Env::Default(), kChunk, /*hold_unsynced=*/true);
   const std::string path = dir_ + "/000007.log";
-  leveldb::WritableFile* raw = nullptr;
-  ASSERT_TRUE(holding.NewWritableFile(path, &raw).ok());
-  std::unique_ptr<leveldb::WritableFile> file(raw);
+  std::unique_ptr<leveldb::WritableFile> file = NewLog(holding, path);
+  ASSERT_NE(file, nullptr);
   for (int i = 0; i < 10; ++i) {
     ASSERT_TRUE(file->Append(std::string(100, 'r')).ok());
     ASSERT_TRUE(file->Flush().ok());
@@ -127,8 +135,8 @@ TEST_F(PreallocatingEnvTest, AHoldingLogWritesWhenItsBufferFillsOrOnSyncOrClose)
 
   // A sync writes whatever is held with the synced record; later ones are held again.
   const std::string synced = dir_ + "/000008.log";
-  ASSERT_TRUE(holding.NewWritableFile(synced, &raw).ok());
-  file.reset(raw);
+  file = NewLog(holding, synced);
+  ASSERT_NE(file, nullptr);
   ASSERT_TRUE(file->Append(std::string(100, 'u')).ok());
   ASSERT_TRUE(file->Flush().ok());
   ASSERT_TRUE(file->Append(std::string(100, 's')).ok());
@@ -144,9 +152,8 @@ TEST_F(PreallocatingEnvTest, AHoldingLogWritesWhenItsBufferFillsOrOnSyncOrClose)
 TEST_F(PreallocatingEnvTest, AWriteLargerThanAChunkLandsWhole) {
   ASSERT_FALSE(dir_.empty());
   const std::string path = dir_ + "/000004.log";
-  leveldb::WritableFile* raw = nullptr;
-  ASSERT_TRUE(env_.NewWritableFile(path, &raw).ok());
-  std::unique_ptr<leveldb::WritableFile> file(raw);
+  std::unique_ptr<leveldb::WritableFile> file = NewLog(env_, path);
+  ASSERT_NE(file, nullptr);
   const std::string big(3 * kChunk + 17, 'z');
   ASSERT_TRUE(file->Append("head").ok());
   ASSERT_TRUE(file->Sync().ok());
@@ -161,9 +168,8 @@ TEST_F(PreallocatingEnvTest, AWriteLargerThanAChunkLandsWhole) {
 TEST_F(PreallocatingEnvTest, OtherFilesAreWrittenAsTheWrappedEnvWritesThem) {
   ASSERT_FALSE(dir_.empty());
   const std::string path = dir_ + "/MANIFEST-000001";
-  leveldb::WritableFile* raw = nullptr;
-  ASSERT_TRUE(env_.NewWritableFile(path, &raw).ok());
-  std::unique_ptr<leveldb::WritableFile> file(raw);
+  std::unique_ptr<leveldb::WritableFile> file = NewLog(env_, path);
+  ASSERT_NE(file, nullptr);
   ASSERT_TRUE(file->Append("abc").ok());
   ASSERT_TRUE(file->Sync().ok());
   EXPECT_EQ(SizeOf(path), 3);
@@ -184,12 +190,6 @@ TEST_F(PreallocatingEnvTest, ACreateFailureNamesTheFile) {
   EXPECT_TRUE(s.IsIOError());
   EXPECT_NE(s.ToString().find("/nonexistent-dir/000001.log"), std::string::npos) << s.ToString();
   EXPECT_EQ(raw, nullptr);
-}
-
-// The end of the log's data: the records written here end in a non-zero byte.
-size_t DataEnd(const std::string& log) {
-  const size_t last = log.find_last_not_of('\0');
-  return last == std::string::npos ? 0 : last + 1;
 }
 
 // A database on PreallocatingEnv at dir_/live holding `writes` synced puts, and a copy
@@ -321,21 +321,20 @@ TEST_F(CrashedDatabaseTest, DropsARecordCutShortAndKeepsEveryEarlierOne) {
 }
 
 // The store on the real file system: an origin's log (synced commits) is preallocated,
-// one with preallocate_log off is LevelDB's own, an edge's (hold_unsynced_log) holds its
-// records until closed; all reopen with every write.
+// a plain one is LevelDB's own, an edge's (kHeld) holds its records until closed; all
+// reopen with every write.
 TEST_F(PreallocatingEnvTest, TheStorePreallocatesItsLogOnlyWhenAskedAndReopensWhole) {
   ASSERT_FALSE(dir_.empty());
   const std::string ns = "0000000000000000000000000000000a";
   SimulatedClock clock(absl::FromUnixSeconds(1'800'000'000));
-  enum class Mode { kPreallocated, kPlain, kHolding };
-  for (const Mode mode : {Mode::kPreallocated, Mode::kPlain, Mode::kHolding}) {
+  using Mode = StoreOptions::LogWrites;
+  for (const Mode mode : {Mode::kPreallocated, Mode::kPlain, Mode::kHeld}) {
     const bool preallocate = mode == Mode::kPreallocated;
     SCOPED_TRACE(static_cast<int>(mode));
     StoreOptions options;
     options.path = absl::StrCat(dir_, "/store-", static_cast<int>(mode));
     options.node_id = "origin";
-    options.preallocate_log = preallocate;
-    options.hold_unsynced_log = mode == Mode::kHolding;
+    options.log_writes = mode;
     {
       absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(options, &clock, nullptr);
       ASSERT_TRUE(store.ok()) << store.status();
@@ -348,7 +347,7 @@ TEST_F(PreallocatingEnvTest, TheStorePreallocatesItsLogOnlyWhenAskedAndReopensWh
         return end;
       };
       const int64_t opened_end = log_data_end();
-      if (mode == Mode::kHolding) {
+      if (mode == Mode::kHeld) {
         // As an edge applies its stream: replicated, unsynced commits.
         auto replicated = [&, seq = uint64_t{0}](MutationOp op) mutable {
           Mutation m{std::move(op)};
@@ -376,7 +375,7 @@ TEST_F(PreallocatingEnvTest, TheStorePreallocatesItsLogOnlyWhenAskedAndReopensWh
       for (const fs::directory_entry& e : fs::directory_iterator(options.path)) {
         if (e.path().extension() == ".log") log_size = SizeOf(e.path());
       }
-      if (mode == Mode::kHolding) {
+      if (mode == Mode::kHeld) {
         EXPECT_EQ(log_data_end(), opened_end) << "the records are held until 64 KiB or the close";
         EXPECT_EQ(log_size, opened_end) << "a holding log is not zero-filled ahead";
       } else {

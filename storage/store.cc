@@ -133,10 +133,16 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options,
   std::unique_ptr<Store> store(new Store(options, clock));
   leveldb::Env* env = options.env;
   if (env == nullptr) {
-    if (options.hold_unsynced_log) {
-      env = PreallocatingEnv::HoldingUnsynced();
-    } else {
-      env = options.preallocate_log ? PreallocatingEnv::Default() : leveldb::Env::Default();
+    switch (options.log_writes) {
+      case StoreOptions::LogWrites::kPreallocated:
+        env = PreallocatingEnv::Default();
+        break;
+      case StoreOptions::LogWrites::kHeld:
+        env = PreallocatingEnv::HoldingUnsynced();
+        break;
+      case StoreOptions::LogWrites::kPlain:
+        env = leveldb::Env::Default();
+        break;
     }
   }
   env->CreateDir(options.path);  // ignore "exists"; Open reports real problems

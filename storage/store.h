@@ -59,15 +59,16 @@ struct StoreOptions {
   std::string path;
   // File system to use; nullptr means the real one. Tests pass leveldb::NewMemEnv().
   leveldb::Env* env = nullptr;
-  // With env == nullptr: write the write-ahead logs through PreallocatingEnv, so synced
-  // commits do not grow the file (an origin's); off, LevelDB's own files (an edge's,
-  // which never syncs a commit and so would gain nothing).
-  bool preallocate_log = true;
-  // With env == nullptr: unsynced commits' log records stay in memory until 64 KiB have
-  // gathered or a commit is synced (PreallocatingEnv's hold_unsynced), saving a write()
-  // per commit. A killed process then loses its last unsynced commits, as a lost machine
-  // would: only for a replica, which pulls them again (an edge's).
-  bool hold_unsynced_log = false;
+  // How the write-ahead logs are written when env == nullptr (storage/preallocating_env.h):
+  // - kPreallocated: into space zero-filled ahead, so synced commits do not grow the file
+  //   (an origin's);
+  // - kHeld: unsynced commits' records stay in memory until 64 KiB have gathered or a
+  //   commit is synced, saving a write() per commit; a killed process then loses its
+  //   last unsynced commits, as a lost machine would (a replica's, an edge's, which pulls
+  //   them again);
+  // - kPlain: as LevelDB writes them.
+  enum class LogWrites { kPreallocated, kHeld, kPlain };
+  LogWrites log_writes = LogWrites::kPreallocated;
   // Stamped as the origin of mutations this node commits.
   std::string node_id;
   // LevelDB block cache. Larger keeps more hot records in memory.
