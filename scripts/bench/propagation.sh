@@ -665,6 +665,19 @@ for run in $(seq "$RUNS"); do
       "$WORK/lanb.$run.json"
   fi
 done
+# The target is a ratio of two noisy tails: how it holds round by round, not only on the
+# medians (a round pairs an EdgeKV run with the Redis run right after it).
+for run in $(seq "$RUNS"); do
+  jq -r -s '.[0].visible_on_all_ms.p99 / .[1].visible_on_all_ms.p99' \
+    "$WORK/lan.$run.json" "$WORK/redis.$run.json"
+done | sort -g | awk '
+  { r[NR] = $1; if ($1 <= 2) within++ }
+  END {
+    if (NR == 0) exit
+    m = NR % 2 ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2
+    printf "  EdgeKV / Redis p99 per round: median %.2fx (%.2f-%.2fx); within 2x in %d of %d rounds\n",
+      m, r[1], r[NR], within, NR
+  }'
 [[ -n "$COMPARE_LABEL" ]] && stop_cluster lanb
 
 if [[ "${COMPARE_GRPC:-0}" == 1 ]]; then
