@@ -55,6 +55,8 @@ absl::StatusOr<int> Sweeper::RunOnce() {
       if (*n == 0) break;
     }
   }
+  absl::StatusOr<bool> synced = store_->SyncHeldLogIfIdle(options_.held_log_idle);
+  if (!synced.ok()) return synced.status();
   return removed;
 }
 

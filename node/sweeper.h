@@ -26,13 +26,17 @@ struct SweeperOptions {
   // Replication log entries kept for replicas catching up; older ones are deleted. A
   // replica further behind is repaired instead (anti-entropy).
   int64_t log_retention_entries = 1'000'000;
+  // An edge's store holds its last unsynced log records in memory (up to 64 KiB); once it
+  // has written no commit for this long, a pass writes and syncs them
+  // (Store::SyncHeldLogIfIdle).
+  absl::Duration held_log_idle = absl::Seconds(1);
   // Returns the timestamp at or below which tombstones may be dropped (every member has
   // applied past it), or nullopt while that is not known. Unset: tombstones are kept.
   std::function<std::optional<HlcTimestamp>()> tombstone_watermark;
 };
 
 // Reclaims expired keys, the keys of deleted namespaces and replication log entries past
-// retention, in the background.
+// retention, and writes out an idle edge's held log records, in the background.
 // Thread-safe.
 class Sweeper {
  public:

@@ -153,7 +153,7 @@ void GroupCommitter::CommitGroup(std::deque<Job>& group) {
     if (status.ok()) {
       sequence_ = sequence;
       for (auto& action : on_durable) action();
-      if (hooks_.after_write) hooks_.after_write(sequence);
+      if (hooks_.after_write) hooks_.after_write(sequence, sync);
     }
   }
   for (Job& job : group) {

@@ -31,6 +31,16 @@ size_t DataEnd(const std::string& log) {
   return last == std::string::npos ? 0 : last + 1;
 }
 
+// Mutation `seq` of a replicated stream, as an edge applies it.
+Mutation Replicated(MutationOp op, uint64_t seq) {
+  Mutation m{std::move(op)};
+  m.sequencing = Sequencing::kReplicated;
+  m.seq = seq;
+  m.hlc = MakeHlc(1'800'000'000'000 + seq, 0);
+  m.origin = "origin";
+  return m;
+}
+
 class PreallocatingEnvTest : public ::testing::Test {
  protected:
   PreallocatingEnvTest() : env_(leveldb::Env::Default(), kChunk) {
@@ -296,6 +306,68 @@ TEST_F(CrashedDatabaseTest, AHoldingLogLosesOnlyItsUnwrittenTailOnACrash) {
   EXPECT_EQ(RecoveredPuts(kWrites, /*paranoid_checks=*/false), kWrites);
 }
 
+// An edge's store that went quiet writes out the records it held: killed after that, it
+// loses none of them. An origin's store (every commit synced) has nothing to write.
+TEST_F(CrashedDatabaseTest, AHoldingStoreWritesItsRecordsOnceIdle) {
+  ASSERT_FALSE(dir_.empty());
+  const std::string ns = "0000000000000000000000000000000a";
+  SimulatedClock clock(absl::FromUnixSeconds(1'800'000'000));
+  StoreOptions options;
+  options.path = live_;
+  options.node_id = "edge-1";
+  options.log_writes = StoreOptions::LogWrites::kHeld;
+  absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(options, &clock, nullptr);
+  ASSERT_TRUE(store.ok()) << store.status();
+  ASSERT_TRUE((*store)->CommitAndWait({Replicated(PutNamespaceRecord{ns, {1, "origin", false, "t"}}, 1)})
+                  .FirstError()
+                  .ok());
+  constexpr int kPuts = 50;
+  for (int i = 0; i < kPuts; ++i) {
+    PutValue put{ns, absl::StrCat("k", i), std::string(100, 'v'), std::nullopt, 0, std::nullopt};
+    ASSERT_TRUE((*store)->CommitAndWait({Replicated(std::move(put), i + 2)}).FirstError().ok());
+  }
+  const int64_t held_end = DataEndOf(live_ + "/" + LogName());
+  auto sync_if_idle = [&] {
+    absl::StatusOr<bool> synced = (*store)->SyncHeldLogIfIdle(absl::Seconds(1));
+    EXPECT_TRUE(synced.ok()) << synced.status();
+    return synced.ok() && *synced;
+  };
+  clock.Advance(absl::Milliseconds(999));
+  EXPECT_FALSE(sync_if_idle()) << "not idle for a second yet";
+  EXPECT_EQ(DataEndOf(live_ + "/" + LogName()), held_end);
+  clock.Advance(absl::Milliseconds(1));
+  EXPECT_TRUE(sync_if_idle());
+  EXPECT_GT(DataEndOf(live_ + "/" + LogName()), held_end);
+  EXPECT_FALSE(sync_if_idle()) << "the last commit is synced: nothing is held";
+  clock.Advance(absl::Seconds(5));
+  EXPECT_FALSE(sync_if_idle());
+
+  // The files as a kill leaves them, reopened as a store: every put is there.
+  CopyLiveToCrashed();
+  StoreOptions crashed = options;
+  crashed.path = crashed_;
+  absl::StatusOr<std::unique_ptr<Store>> reopened = Store::Open(crashed, &clock, nullptr);
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  EXPECT_EQ((*reopened)->AppliedSequence(), static_cast<uint64_t>(kPuts + 1));
+  for (int i = 0; i < kPuts; ++i) {
+    absl::StatusOr<std::optional<StoredValue>> got = (*reopened)->Get(ns, absl::StrCat("k", i), clock.Now());
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_TRUE(got->has_value()) << "k" << i;
+  }
+
+  // An origin's store syncs every commit it makes: nothing to write, however idle.
+  StoreOptions origin = options;
+  origin.path = dir_ + "/origin";
+  origin.log_writes = StoreOptions::LogWrites::kPreallocated;
+  absl::StatusOr<std::unique_ptr<Store>> synced_store = Store::Open(origin, &clock, nullptr);
+  ASSERT_TRUE(synced_store.ok()) << synced_store.status();
+  ASSERT_TRUE((*synced_store)->CommitAndWait({Mutation{CreateNamespace{ns, "t"}}}).FirstError().ok());
+  clock.Advance(absl::Seconds(5));
+  absl::StatusOr<bool> origin_synced = (*synced_store)->SyncHeldLogIfIdle(absl::Seconds(1));
+  ASSERT_TRUE(origin_synced.ok()) << origin_synced.status();
+  EXPECT_FALSE(*origin_synced);
+}
+
 // A crash that cuts the last record short (the part that reached the file, then zeros):
 // opened with paranoid checks off, as Store opens, every earlier record is kept.
 TEST_F(CrashedDatabaseTest, DropsARecordCutShortAndKeepsEveryEarlierOne) {
@@ -349,20 +421,12 @@ TEST_F(PreallocatingEnvTest, TheStorePreallocatesItsLogOnlyWhenAskedAndReopensWh
       const int64_t opened_end = log_data_end();
       if (mode == Mode::kHeld) {
         // As an edge applies its stream: replicated, unsynced commits.
-        auto replicated = [&, seq = uint64_t{0}](MutationOp op) mutable {
-          Mutation m{std::move(op)};
-          m.sequencing = Sequencing::kReplicated;
-          m.seq = ++seq;
-          m.hlc = MakeHlc(1'800'000'000'000 + seq, 0);
-          m.origin = "origin";
-          return m;
-        };
-        ASSERT_TRUE((*store)->CommitAndWait({replicated(PutNamespaceRecord{ns, {1, "origin", false, "t"}})})
+        ASSERT_TRUE((*store)->CommitAndWait({Replicated(PutNamespaceRecord{ns, {1, "origin", false, "t"}}, 1)})
                         .FirstError()
                         .ok());
         for (int i = 0; i < 50; ++i) {
           PutValue put{ns, absl::StrCat("k", i), std::string(100, 'v'), std::nullopt, 0, std::nullopt};
-          ASSERT_TRUE((*store)->CommitAndWait({replicated(std::move(put))}).FirstError().ok());
+          ASSERT_TRUE((*store)->CommitAndWait({Replicated(std::move(put), i + 2)}).FirstError().ok());
         }
       } else {
         ASSERT_TRUE((*store)->CommitAndWait({Mutation{CreateNamespace{ns, "t"}}}).FirstError().ok());

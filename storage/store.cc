@@ -304,8 +304,10 @@ absl::Status Store::Recover() {
       batch.Put(keys::Meta(keys::kMetaHorizon), encoded);
     }
   };
-  hooks.after_write = [this](uint64_t seq) {
+  hooks.after_write = [this](uint64_t seq, bool synced) {
     applied_sequence_ = seq;
+    last_write_unsynced_ = !synced;
+    last_write_ns_ = absl::ToUnixNanos(clock_->Now());
     if (metrics_) metrics_->applied_sequence.Set(static_cast<double>(seq));
     {
       absl::MutexLock lock(&listeners_mu_);
@@ -530,6 +532,26 @@ absl::StatusOr<int> Store::SweepExpired(absl::Time now, int max_keys) {
   if (!s.ok()) return s;
   if (metrics_) metrics_->expired.Increment(count);
   return count;
+}
+
+absl::StatusOr<bool> Store::SyncHeldLogIfIdle(absl::Duration idle) {
+  if (options_.env != nullptr || options_.log_writes != StoreOptions::LogWrites::kHeld ||
+      !last_write_unsynced_.load() ||
+      clock_->Now() - absl::FromUnixNanos(last_write_ns_.load()) < idle) {
+    return false;
+  }
+  // The job writes the clock's high-water mark, which the group's bookkeeping writes too:
+  // a group with nothing in it would not be written. Synced, the log writes every record
+  // it held before this one.
+  KV_RETURN_IF_ERROR(committer_->SubmitAndWait(
+      [this](Txn& txn) {
+        std::string encoded;
+        PutFixed64BE(&encoded, hlc_->HighWater());
+        txn.Put(keys::Meta(keys::kMetaHlc), encoded, /*readable=*/false);
+        return absl::OkStatus();
+      },
+      64, /*exclusive=*/false, /*sync=*/true));
+  return true;
 }
 
 absl::StatusOr<int> Store::PurgeDeletedNamespaces(int max_keys) {

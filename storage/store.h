@@ -227,6 +227,13 @@ class Store {
   absl::StatusOr<int> SweepExpired(absl::Time now, int max_keys);
   // Removes up to `max_keys` keys of deleted namespaces. Returns how many it removed.
   absl::StatusOr<int> PurgeDeletedNamespaces(int max_keys);
+  // On a store that holds its unsynced log records (LogWrites::kHeld, an edge's), once no
+  // commit has been written for `idle` and the last one was not synced: writes and syncs
+  // them, with one synced commit of bookkeeping. So a replica that went quiet does not
+  // keep its last commits only in memory, and a kill after that loses none of them
+  // (while commits keep coming, the 64 KiB buffer bounds what a kill loses). Returns
+  // true if it synced. Does nothing on other stores.
+  absl::StatusOr<bool> SyncHeldLogIfIdle(absl::Duration idle);
 
   // --- Replication (store_replication.cc) -----------------------------------------
   // Returns up to `max_entries` log entries from `from` on (fewer when they pass
@@ -337,6 +344,10 @@ class Store {
   // The sequence of the group being written or last written: set before its batch is,
   // so it is never below the data a reader can see.
   std::atomic<uint64_t> written_sequence_{0};
+  // Whether the last group written was unsynced, and when it was written (clock_, ns):
+  // for SyncHeldLogIfIdle.
+  std::atomic<bool> last_write_unsynced_{false};
+  std::atomic<int64_t> last_write_ns_{0};
   std::atomic<uint64_t> epoch_{0};
   std::atomic<uint64_t> log_start_{1};
   std::atomic<uint64_t> next_blob_id_{1};
