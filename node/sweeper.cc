@@ -22,6 +22,9 @@ Sweeper::~Sweeper() {
 }
 
 absl::StatusOr<int> Sweeper::RunOnce() {
+  // First, so that no failure below keeps it from running.
+  absl::StatusOr<bool> synced = store_->SyncHeldLogIfQuiet();
+  if (!synced.ok()) return synced.status();
   int removed = 0;
   while (removed < options_.max_per_run) {
     absl::StatusOr<int> n = store_->SweepExpired(clock_->Now(), options_.batch);
@@ -55,8 +58,6 @@ absl::StatusOr<int> Sweeper::RunOnce() {
       if (*n == 0) break;
     }
   }
-  absl::StatusOr<bool> synced = store_->SyncHeldLogIfIdle(options_.held_log_idle);
-  if (!synced.ok()) return synced.status();
   return removed;
 }
 

@@ -26,10 +26,6 @@ struct SweeperOptions {
   // Replication log entries kept for replicas catching up; older ones are deleted. A
   // replica further behind is repaired instead (anti-entropy).
   int64_t log_retention_entries = 1'000'000;
-  // An edge's store holds its last unsynced log records in memory (up to 64 KiB); once it
-  // has written no commit for this long, a pass writes and syncs them
-  // (Store::SyncHeldLogIfIdle).
-  absl::Duration held_log_idle = absl::Seconds(1);
   // Returns the timestamp at or below which tombstones may be dropped (every member has
   // applied past it), or nullopt while that is not known. Unset: tombstones are kept.
   std::function<std::optional<HlcTimestamp>()> tombstone_watermark;
@@ -45,7 +41,9 @@ class Sweeper {
   // Stops the thread.
   ~Sweeper();
 
-  // Runs one pass; returns the number of keys removed.
+  // Runs one pass; returns the number of keys removed. A pass first writes out the log
+  // records an edge's store holds if it wrote nothing since the previous pass
+  // (Store::SyncHeldLogIfQuiet).
   absl::StatusOr<int> RunOnce();
 
  private:

@@ -48,8 +48,8 @@ class GroupCommitter {
     // Called on the committer thread with the group's last sequence number before its
     // batch is written, to add bookkeeping (applied sequence, clock high-water mark).
     std::function<void(uint64_t sequence, leveldb::WriteBatch&)> before_write;
-    // Called after a group is durable, with its last sequence number and whether it was
-    // written with fsync.
+    // Called after a group is written (durable if it was synced), with its last sequence
+    // number and whether it was written with fsync.
     std::function<void(uint64_t sequence, bool synced)> after_write;
     // Called with each group's size, write duration and status (metrics).
     std::function<void(size_t jobs, size_t bytes, double seconds, const absl::Status&)> observe;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <string>
 #include <utility>
@@ -50,8 +51,13 @@ std::string DirName(const std::string& fname) {
 
 class PreallocatedLogFile final : public leveldb::WritableFile {
  public:
-  PreallocatedLogFile(std::string fname, int fd, size_t chunk_bytes, bool hold_unsynced)
-      : fname_(std::move(fname)), fd_(fd), chunk_bytes_(chunk_bytes), hold_unsynced_(hold_unsynced) {
+  PreallocatedLogFile(std::string fname, int fd, size_t chunk_bytes, bool hold_unsynced,
+                      std::chrono::nanoseconds max_hold)
+      : fname_(std::move(fname)),
+        fd_(fd),
+        chunk_bytes_(chunk_bytes),
+        hold_unsynced_(hold_unsynced),
+        max_hold_(max_hold) {
     buffer_.reserve(kBufferBytes);
   }
 
@@ -61,14 +67,21 @@ class PreallocatedLogFile final : public leveldb::WritableFile {
 
   leveldb::Status Append(const leveldb::Slice& data) override {
     if (!error_.ok()) return error_;
+    if (buffer_.empty() && hold_unsynced_) held_since_ = std::chrono::steady_clock::now();
     buffer_.append(data.data(), data.size());
     if (buffer_.size() >= kBufferBytes) return WriteBuffer();
     return leveldb::Status::OK();
   }
 
   // LevelDB flushes after every record. With hold_unsynced (see the header) the records
-  // wait until the buffer fills or the log is synced or closed.
-  leveldb::Status Flush() override { return hold_unsynced_ ? error_ : WriteBuffer(); }
+  // wait until the buffer fills, its oldest is max_hold old at a flush, or the log is
+  // synced or closed.
+  leveldb::Status Flush() override {
+    if (hold_unsynced_ && std::chrono::steady_clock::now() - held_since_ < max_hold_) {
+      return error_;
+    }
+    return WriteBuffer();
+  }
 
   leveldb::Status Sync() override {
     leveldb::Status s = WriteBuffer();
@@ -152,6 +165,8 @@ class PreallocatedLogFile final : public leveldb::WritableFile {
   int fd_;
   const size_t chunk_bytes_;
   const bool hold_unsynced_;
+  const std::chrono::nanoseconds max_hold_;
+  std::chrono::steady_clock::time_point held_since_;  // when buffer_ last became non-empty
   std::string buffer_;     // appended, not yet written
   size_t written_ = 0;     // bytes of log data in the file
   size_t allocated_ = 0;   // the file's size: data, then zeros
@@ -163,11 +178,13 @@ class PreallocatedLogFile final : public leveldb::WritableFile {
 
 }  // namespace
 
-PreallocatingEnv::PreallocatingEnv(leveldb::Env* target, size_t chunk_bytes, bool hold_unsynced)
+PreallocatingEnv::PreallocatingEnv(leveldb::Env* target, size_t chunk_bytes, bool hold_unsynced,
+                                   std::chrono::nanoseconds max_hold)
     : leveldb::EnvWrapper(target),
       chunk_bytes_(std::max<size_t>(1, (chunk_bytes + kLogBlockBytes - 1) / kLogBlockBytes) *
                    kLogBlockBytes),
-      hold_unsynced_(hold_unsynced) {}
+      hold_unsynced_(hold_unsynced),
+      max_hold_(max_hold) {}
 
 leveldb::Status PreallocatingEnv::NewWritableFile(const std::string& fname,
                                                   leveldb::WritableFile** result) {
@@ -177,7 +194,7 @@ leveldb::Status PreallocatingEnv::NewWritableFile(const std::string& fname,
     *result = nullptr;
     return IoError(fname, errno);
   }
-  *result = new PreallocatedLogFile(fname, fd, chunk_bytes_, hold_unsynced_);
+  *result = new PreallocatedLogFile(fname, fd, chunk_bytes_, hold_unsynced_, max_hold_);
   return leveldb::Status::OK();
 }
 

@@ -23,9 +23,11 @@
 // log then survives power loss.
 //
 // With `hold_unsynced` (a replica's store), a log keeps its records in the 64 KiB buffer
-// until the buffer fills or the log is synced or closed, instead of writing each
+// until the buffer fills, the log is synced or closed, or a record is flushed when the
+// oldest held one is `max_hold` old (a trickle of commits), instead of writing each
 // commit's record with its own write(): on an edge that applies every write of the
-// cluster, that system call was about 4% of its CPU. The cost is that a killed process,
+// cluster, that system call was about 4% of its CPU. (A log that gets no more records
+// is synced by its store once quiet: Store::SyncHeldLogIfQuiet.) The cost is that a killed process,
 // not only a lost machine, then loses its last unsynced commits, up to 64 KiB of them.
 // LevelDB recovers a prefix of the log either way (each commit's data and applied
 // sequence are one record), so the replica reopens at an earlier applied sequence and
@@ -34,6 +36,7 @@
 //
 // Every other file goes to the wrapped Env unchanged.
 
+#include <chrono>
 #include <cstddef>
 #include <string>
 
@@ -44,12 +47,14 @@ namespace kv::storage {
 class PreallocatingEnv final : public leveldb::EnvWrapper {
  public:
   static constexpr size_t kDefaultChunkBytes = 256 << 10;
+  static constexpr std::chrono::nanoseconds kDefaultMaxHold = std::chrono::seconds(1);
 
   // `target` must be a POSIX file system Env (Env::Default()); it must outlive this one.
   // `chunk_bytes` is rounded up to a multiple of LevelDB's 32 KiB log block.
-  // `hold_unsynced`: see above.
+  // `hold_unsynced`, `max_hold`: see above.
   explicit PreallocatingEnv(leveldb::Env* target, size_t chunk_bytes = kDefaultChunkBytes,
-                            bool hold_unsynced = false);
+                            bool hold_unsynced = false,
+                            std::chrono::nanoseconds max_hold = kDefaultMaxHold);
 
   leveldb::Status NewWritableFile(const std::string& fname, leveldb::WritableFile** result) override;
   // Refused for logs (NotSupported), so LevelDB's reuse_logs falls back to a new log.
@@ -64,6 +69,7 @@ class PreallocatingEnv final : public leveldb::EnvWrapper {
  private:
   const size_t chunk_bytes_;
   const bool hold_unsynced_;
+  const std::chrono::nanoseconds max_hold_;
 };
 
 }  // namespace kv::storage

@@ -11,6 +11,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "common/clock.h"
@@ -123,7 +124,8 @@ TEST_F(PreallocatingEnvTest, ALogNeverSyncedIsAPlainAppend) {
 // until 64 KiB have gathered; a sync or a close writes the rest.
 TEST_F(PreallocatingEnvTest, AHoldingLogWritesWhenItsBufferFillsOrOnSyncOrClose) {
   ASSERT_FALSE(dir_.empty());
-  PreallocatingEnv holding(leveldb::Env::Default(), kChunk, /*hold_unsynced=*/true);
+  PreallocatingEnv holding(leveldb::Env::Default(), kChunk, /*hold_unsynced=*/true,
+                           /*max_hold=*/std::chrono::hours(1));
   const std::string path = dir_ + "/000007.log";
   std::unique_ptr<leveldb::WritableFile> file = NewLog(holding, path);
   ASSERT_NE(file, nullptr);
@@ -157,6 +159,39 @@ TEST_F(PreallocatingEnvTest, AHoldingLogWritesWhenItsBufferFillsOrOnSyncOrClose)
   EXPECT_EQ(DataEndOf(synced), 200);
   ASSERT_TRUE(file->Close().ok());
   EXPECT_EQ(SizeOf(synced), 300);
+}
+
+// A trickle of records: the flush of a record writes what is held once the oldest held
+// record is max_hold old, never before.
+TEST_F(PreallocatingEnvTest, AHoldingLogWritesRecordsHeldLongerThanItsMaxHold) {
+  ASSERT_FALSE(dir_.empty());
+  constexpr auto kMaxHold = std::chrono::milliseconds(20);
+  PreallocatingEnv holding(leveldb::Env::Default(), kChunk, /*hold_unsynced=*/true, kMaxHold);
+  const std::string path = dir_ + "/000009.log";
+  std::unique_ptr<leveldb::WritableFile> file = NewLog(holding, path);
+  ASSERT_NE(file, nullptr);
+  const auto first = std::chrono::steady_clock::now();
+  int records = 0;
+  while (SizeOf(path) == 0 && std::chrono::steady_clock::now() - first < std::chrono::seconds(10)) {
+    ASSERT_TRUE(file->Append(std::string(100, 'r')).ok());
+    ++records;
+    const auto flushed = std::chrono::steady_clock::now();
+    ASSERT_TRUE(file->Flush().ok());
+    if (SizeOf(path) != 0) {
+      EXPECT_GE(flushed - first, kMaxHold) << "written before the oldest record was 20 ms old";
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));  // the trickle's pace
+  }
+  EXPECT_LT(100 * records, 64 << 10) << "written when its buffer filled, not by age";
+  EXPECT_EQ(SizeOf(path), 100 * records) << "every held record, written at once";
+  // The clock starts again with the next record.
+  const auto appended = std::chrono::steady_clock::now();
+  ASSERT_TRUE(file->Append(std::string(100, 's')).ok());
+  ASSERT_TRUE(file->Flush().ok());
+  if (std::chrono::steady_clock::now() - appended < kMaxHold) {
+    EXPECT_EQ(SizeOf(path), 100 * records);
+  }
+  ASSERT_TRUE(file->Close().ok());
 }
 
 TEST_F(PreallocatingEnvTest, AWriteLargerThanAChunkLandsWhole) {
@@ -308,7 +343,7 @@ TEST_F(CrashedDatabaseTest, AHoldingLogLosesOnlyItsUnwrittenTailOnACrash) {
 
 // An edge's store that went quiet writes out the records it held: killed after that, it
 // loses none of them. An origin's store (every commit synced) has nothing to write.
-TEST_F(CrashedDatabaseTest, AHoldingStoreWritesItsRecordsOnceIdle) {
+TEST_F(CrashedDatabaseTest, AHoldingStoreWritesItsRecordsOnceQuiet) {
   ASSERT_FALSE(dir_.empty());
   const std::string ns = "0000000000000000000000000000000a";
   SimulatedClock clock(absl::FromUnixSeconds(1'800'000'000));
@@ -318,54 +353,59 @@ TEST_F(CrashedDatabaseTest, AHoldingStoreWritesItsRecordsOnceIdle) {
   options.log_writes = StoreOptions::LogWrites::kHeld;
   absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(options, &clock, nullptr);
   ASSERT_TRUE(store.ok()) << store.status();
+  auto sync_if_quiet = [](Store& s) {
+    absl::StatusOr<bool> synced = s.SyncHeldLogIfQuiet();
+    EXPECT_TRUE(synced.ok()) << synced.status();
+    return synced.ok() && *synced;
+  };
+  auto put = [&](int i) {
+    PutValue value{ns, absl::StrCat("k", i), std::string(100, 'v'), std::nullopt, 0, std::nullopt};
+    ASSERT_TRUE((*store)->CommitAndWait({Replicated(std::move(value), i + 2)}).FirstError().ok());
+  };
   ASSERT_TRUE((*store)->CommitAndWait({Replicated(PutNamespaceRecord{ns, {1, "origin", false, "t"}}, 1)})
                   .FirstError()
                   .ok());
   constexpr int kPuts = 50;
-  for (int i = 0; i < kPuts; ++i) {
-    PutValue put{ns, absl::StrCat("k", i), std::string(100, 'v'), std::nullopt, 0, std::nullopt};
-    ASSERT_TRUE((*store)->CommitAndWait({Replicated(std::move(put), i + 2)}).FirstError().ok());
-  }
+  for (int i = 0; i < kPuts; ++i) put(i);
   const int64_t held_end = DataEndOf(live_ + "/" + LogName());
-  auto sync_if_idle = [&] {
-    absl::StatusOr<bool> synced = (*store)->SyncHeldLogIfIdle(absl::Seconds(1));
-    EXPECT_TRUE(synced.ok()) << synced.status();
-    return synced.ok() && *synced;
-  };
-  clock.Advance(absl::Milliseconds(999));
-  EXPECT_FALSE(sync_if_idle()) << "not idle for a second yet";
+  EXPECT_FALSE(sync_if_quiet(**store)) << "commits since the previous call: not quiet";
   EXPECT_EQ(DataEndOf(live_ + "/" + LogName()), held_end);
-  clock.Advance(absl::Milliseconds(1));
-  EXPECT_TRUE(sync_if_idle());
-  EXPECT_GT(DataEndOf(live_ + "/" + LogName()), held_end);
-  EXPECT_FALSE(sync_if_idle()) << "the last commit is synced: nothing is held";
-  clock.Advance(absl::Seconds(5));
-  EXPECT_FALSE(sync_if_idle());
+  EXPECT_TRUE(sync_if_quiet(**store));
+  const int64_t synced_end = DataEndOf(live_ + "/" + LogName());
+  EXPECT_GT(synced_end, held_end);
+  EXPECT_FALSE(sync_if_quiet(**store)) << "the last commit is synced: nothing is held";
 
   // The files as a kill leaves them, reopened as a store: every put is there.
   CopyLiveToCrashed();
   StoreOptions crashed = options;
   crashed.path = crashed_;
-  absl::StatusOr<std::unique_ptr<Store>> reopened = Store::Open(crashed, &clock, nullptr);
-  ASSERT_TRUE(reopened.ok()) << reopened.status();
-  EXPECT_EQ((*reopened)->AppliedSequence(), static_cast<uint64_t>(kPuts + 1));
-  for (int i = 0; i < kPuts; ++i) {
-    absl::StatusOr<std::optional<StoredValue>> got = (*reopened)->Get(ns, absl::StrCat("k", i), clock.Now());
-    ASSERT_TRUE(got.ok()) << got.status();
-    EXPECT_TRUE(got->has_value()) << "k" << i;
+  {
+    absl::StatusOr<std::unique_ptr<Store>> reopened = Store::Open(crashed, &clock, nullptr);
+    ASSERT_TRUE(reopened.ok()) << reopened.status();
+    EXPECT_EQ((*reopened)->AppliedSequence(), static_cast<uint64_t>(kPuts + 1));
+    for (int i = 0; i < kPuts; ++i) {
+      absl::StatusOr<std::optional<StoredValue>> got = (*reopened)->Get(ns, absl::StrCat("k", i), clock.Now());
+      ASSERT_TRUE(got.ok()) << got.status();
+      EXPECT_TRUE(got->has_value()) << "k" << i;
+    }
   }
 
-  // An origin's store syncs every commit it makes: nothing to write, however idle.
+  // One more commit: held again until a call finds the store quiet.
+  put(kPuts);
+  EXPECT_FALSE(sync_if_quiet(**store));
+  EXPECT_EQ(DataEndOf(live_ + "/" + LogName()), synced_end);
+  EXPECT_TRUE(sync_if_quiet(**store));
+  EXPECT_GT(DataEndOf(live_ + "/" + LogName()), synced_end);
+
+  // An origin's store syncs every commit it makes: nothing to write, however quiet.
   StoreOptions origin = options;
   origin.path = dir_ + "/origin";
   origin.log_writes = StoreOptions::LogWrites::kPreallocated;
   absl::StatusOr<std::unique_ptr<Store>> synced_store = Store::Open(origin, &clock, nullptr);
   ASSERT_TRUE(synced_store.ok()) << synced_store.status();
   ASSERT_TRUE((*synced_store)->CommitAndWait({Mutation{CreateNamespace{ns, "t"}}}).FirstError().ok());
-  clock.Advance(absl::Seconds(5));
-  absl::StatusOr<bool> origin_synced = (*synced_store)->SyncHeldLogIfIdle(absl::Seconds(1));
-  ASSERT_TRUE(origin_synced.ok()) << origin_synced.status();
-  EXPECT_FALSE(*origin_synced);
+  EXPECT_FALSE(sync_if_quiet(**synced_store));
+  EXPECT_FALSE(sync_if_quiet(**synced_store));
 }
 
 // A crash that cuts the last record short (the part that reached the file, then zeros):

@@ -306,8 +306,8 @@ absl::Status Store::Recover() {
   };
   hooks.after_write = [this](uint64_t seq, bool synced) {
     applied_sequence_ = seq;
-    last_write_unsynced_ = !synced;
-    last_write_ns_ = absl::ToUnixNanos(clock_->Now());
+    last_group_unsynced_ = !synced;
+    groups_written_.fetch_add(1);
     if (metrics_) metrics_->applied_sequence.Set(static_cast<double>(seq));
     {
       absl::MutexLock lock(&listeners_mu_);
@@ -534,20 +534,21 @@ absl::StatusOr<int> Store::SweepExpired(absl::Time now, int max_keys) {
   return count;
 }
 
-absl::StatusOr<bool> Store::SyncHeldLogIfIdle(absl::Duration idle) {
+absl::StatusOr<bool> Store::SyncHeldLogIfQuiet() {
+  const uint64_t groups = groups_written_.load();
+  const bool quiet = groups == std::exchange(groups_at_last_check_, groups);
   if (options_.env != nullptr || options_.log_writes != StoreOptions::LogWrites::kHeld ||
-      !last_write_unsynced_.load() ||
-      clock_->Now() - absl::FromUnixNanos(last_write_ns_.load()) < idle) {
+      !quiet || !last_group_unsynced_.load()) {
     return false;
   }
   // The job writes the clock's high-water mark, which the group's bookkeeping writes too:
-  // a group with nothing in it would not be written. Synced, the log writes every record
-  // it held before this one.
+  // a group with nothing in it would not be written. Synced, the log first writes every
+  // record it holds.
   KV_RETURN_IF_ERROR(committer_->SubmitAndWait(
       [this](Txn& txn) {
         std::string encoded;
         PutFixed64BE(&encoded, hlc_->HighWater());
-        txn.Put(keys::Meta(keys::kMetaHlc), encoded, /*readable=*/false);
+        txn.Put(keys::Meta(keys::kMetaHlc), encoded);
         return absl::OkStatus();
       },
       64, /*exclusive=*/false, /*sync=*/true));
