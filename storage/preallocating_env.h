@@ -27,8 +27,9 @@
 // oldest held one is `max_hold` old (a trickle of commits), instead of writing each
 // commit's record with its own write(): on an edge that applies every write of the
 // cluster, that system call was about 4% of its CPU. (A log that gets no more records
-// is synced by its store once quiet: Store::SyncHeldLogIfQuiet.) The cost is that a killed process,
-// not only a lost machine, then loses its last unsynced commits, up to 64 KiB of them.
+// is synced by its store once quiet: Store::SyncHeldLogIfQuiet.) The cost is that a
+// killed process, not only a lost machine, then loses its last unsynced commits, up to
+// 64 KiB or about a second of them.
 // LevelDB recovers a prefix of the log either way (each commit's data and applied
 // sequence are one record), so the replica reopens at an earlier applied sequence and
 // pulls the rest again from the origin or a peer. A synced commit is written and synced
@@ -56,7 +57,8 @@ class PreallocatingEnv final : public leveldb::EnvWrapper {
                             bool hold_unsynced = false,
                             std::chrono::nanoseconds max_hold = kDefaultMaxHold);
 
-  leveldb::Status NewWritableFile(const std::string& fname, leveldb::WritableFile** result) override;
+  leveldb::Status NewWritableFile(const std::string& fname,
+                                  leveldb::WritableFile** result) override;
   // Refused for logs (NotSupported), so LevelDB's reuse_logs falls back to a new log.
   leveldb::Status NewAppendableFile(const std::string& fname,
                                     leveldb::WritableFile** result) override;

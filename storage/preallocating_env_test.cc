@@ -252,8 +252,9 @@ class CrashedDatabaseTest : public PreallocatingEnvTest {
     ASSERT_TRUE(leveldb::DB::Open(options, live_, &raw).ok());
     live_db_.reset(raw);
     for (int i = 0; i < writes; ++i) {
-      ASSERT_TRUE(live_db_->Put(synced ? Synced() : leveldb::WriteOptions(), absl::StrCat("key", i),
-                                std::string(100, 'v'))
+      ASSERT_TRUE(live_db_
+                      ->Put(synced ? Synced() : leveldb::WriteOptions(), absl::StrCat("key", i),
+                            std::string(100, 'v'))
                       .ok());
     }
   }
@@ -275,7 +276,8 @@ class CrashedDatabaseTest : public PreallocatingEnvTest {
   void CopyLiveToCrashed() {
     fs::create_directory(crashed_);
     for (const fs::directory_entry& e : fs::directory_iterator(live_)) {
-      if (e.path().filename() != "LOCK") fs::copy_file(e.path(), fs::path(crashed_) / e.path().filename());
+      if (e.path().filename() != "LOCK")
+        fs::copy_file(e.path(), fs::path(crashed_) / e.path().filename());
     }
   }
 
@@ -362,9 +364,11 @@ TEST_F(CrashedDatabaseTest, AHoldingStoreWritesItsRecordsOnceQuiet) {
     PutValue value{ns, absl::StrCat("k", i), std::string(100, 'v'), std::nullopt, 0, std::nullopt};
     ASSERT_TRUE((*store)->CommitAndWait({Replicated(std::move(value), i + 2)}).FirstError().ok());
   };
-  ASSERT_TRUE((*store)->CommitAndWait({Replicated(PutNamespaceRecord{ns, {1, "origin", false, "t"}}, 1)})
-                  .FirstError()
-                  .ok());
+  ASSERT_TRUE(
+      (*store)
+          ->CommitAndWait({Replicated(PutNamespaceRecord{ns, {1, "origin", false, "t"}}, 1)})
+          .FirstError()
+          .ok());
   constexpr int kPuts = 50;
   for (int i = 0; i < kPuts; ++i) put(i);
   const int64_t held_end = DataEndOf(live_ + "/" + LogName());
@@ -384,7 +388,8 @@ TEST_F(CrashedDatabaseTest, AHoldingStoreWritesItsRecordsOnceQuiet) {
     ASSERT_TRUE(reopened.ok()) << reopened.status();
     EXPECT_EQ((*reopened)->AppliedSequence(), static_cast<uint64_t>(kPuts + 1));
     for (int i = 0; i < kPuts; ++i) {
-      absl::StatusOr<std::optional<StoredValue>> got = (*reopened)->Get(ns, absl::StrCat("k", i), clock.Now());
+      absl::StatusOr<std::optional<StoredValue>> got =
+          (*reopened)->Get(ns, absl::StrCat("k", i), clock.Now());
       ASSERT_TRUE(got.ok()) << got.status();
       EXPECT_TRUE(got->has_value()) << "k" << i;
     }
@@ -403,7 +408,8 @@ TEST_F(CrashedDatabaseTest, AHoldingStoreWritesItsRecordsOnceQuiet) {
   origin.log_writes = StoreOptions::LogWrites::kPreallocated;
   absl::StatusOr<std::unique_ptr<Store>> synced_store = Store::Open(origin, &clock, nullptr);
   ASSERT_TRUE(synced_store.ok()) << synced_store.status();
-  ASSERT_TRUE((*synced_store)->CommitAndWait({Mutation{CreateNamespace{ns, "t"}}}).FirstError().ok());
+  ASSERT_TRUE(
+      (*synced_store)->CommitAndWait({Mutation{CreateNamespace{ns, "t"}}}).FirstError().ok());
   EXPECT_FALSE(sync_if_quiet(**synced_store));
   EXPECT_FALSE(sync_if_quiet(**synced_store));
 }
@@ -461,17 +467,23 @@ TEST_F(PreallocatingEnvTest, TheStorePreallocatesItsLogOnlyWhenAskedAndReopensWh
       const int64_t opened_end = log_data_end();
       if (mode == Mode::kHeld) {
         // As an edge applies its stream: replicated, unsynced commits.
-        ASSERT_TRUE((*store)->CommitAndWait({Replicated(PutNamespaceRecord{ns, {1, "origin", false, "t"}}, 1)})
-                        .FirstError()
-                        .ok());
+        ASSERT_TRUE(
+            (*store)
+                ->CommitAndWait({Replicated(PutNamespaceRecord{ns, {1, "origin", false, "t"}}, 1)})
+                .FirstError()
+                .ok());
         for (int i = 0; i < 50; ++i) {
-          PutValue put{ns, absl::StrCat("k", i), std::string(100, 'v'), std::nullopt, 0, std::nullopt};
-          ASSERT_TRUE((*store)->CommitAndWait({Replicated(std::move(put), i + 2)}).FirstError().ok());
+          PutValue put{ns, absl::StrCat("k", i), std::string(100, 'v'), std::nullopt,
+                       0,  std::nullopt};
+          ASSERT_TRUE(
+              (*store)->CommitAndWait({Replicated(std::move(put), i + 2)}).FirstError().ok());
         }
       } else {
-        ASSERT_TRUE((*store)->CommitAndWait({Mutation{CreateNamespace{ns, "t"}}}).FirstError().ok());
+        ASSERT_TRUE(
+            (*store)->CommitAndWait({Mutation{CreateNamespace{ns, "t"}}}).FirstError().ok());
         for (int i = 0; i < 50; ++i) {
-          PutValue put{ns, absl::StrCat("k", i), std::string(100, 'v'), std::nullopt, 0, std::nullopt};
+          PutValue put{ns, absl::StrCat("k", i), std::string(100, 'v'), std::nullopt,
+                       0,  std::nullopt};
           ASSERT_TRUE((*store)->CommitAndWait({Mutation{std::move(put)}}).FirstError().ok());
         }
       }
@@ -493,7 +505,8 @@ TEST_F(PreallocatingEnvTest, TheStorePreallocatesItsLogOnlyWhenAskedAndReopensWh
     absl::StatusOr<std::unique_ptr<Store>> reopened = Store::Open(options, &clock, nullptr);
     ASSERT_TRUE(reopened.ok()) << reopened.status();
     for (int i = 0; i < 50; ++i) {
-      absl::StatusOr<std::optional<StoredValue>> got = (*reopened)->Get(ns, absl::StrCat("k", i), clock.Now());
+      absl::StatusOr<std::optional<StoredValue>> got =
+          (*reopened)->Get(ns, absl::StrCat("k", i), clock.Now());
       ASSERT_TRUE(got.ok()) << got.status();
       EXPECT_TRUE(got->has_value()) << "k" << i;
     }
