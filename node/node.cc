@@ -22,9 +22,11 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(const NodeOptions& options,
   store_options.path = options.data_dir;
   store_options.env = deps.env;
   store_options.node_id = options.node_id;
-  // An edge never syncs a commit: its logs gain nothing from preallocation, and it holds
-  // its unsynced log records in memory up to 64 KiB rather than write() each one: a
-  // killed edge reopens at an earlier applied sequence and pulls the rest again.
+  // An edge does not sync the commits that apply its stream: its logs gain nothing from
+  // preallocation, and it holds its unsynced log records in memory (up to 64 KiB, for a
+  // few seconds at most: the sweep syncs them once the edge is quiet) rather than write()
+  // each one: a killed edge reopens at an earlier applied sequence and pulls the rest
+  // again.
   store_options.log_writes = options.role == Role::kEdge ? storage::StoreOptions::LogWrites::kHeld
                                                          : storage::StoreOptions::LogWrites::kPreallocated;
   KV_ASSIGN_OR_RETURN(node->store_, storage::Store::Open(store_options, deps.clock, deps.registry));

@@ -22,9 +22,9 @@ Sweeper::~Sweeper() {
 }
 
 absl::StatusOr<int> Sweeper::RunOnce() {
-  // First, so that no failure below keeps it from running.
-  absl::StatusOr<bool> synced = store_->SyncHeldLogIfQuiet();
-  if (!synced.ok()) return synced.status();
+  // First, so that no failure below keeps it from running; its own failure does not
+  // keep the rest from running either.
+  const absl::Status synced = store_->SyncHeldLogIfQuiet().status();
   int removed = 0;
   while (removed < options_.max_per_run) {
     absl::StatusOr<int> n = store_->SweepExpired(clock_->Now(), options_.batch);
@@ -58,6 +58,7 @@ absl::StatusOr<int> Sweeper::RunOnce() {
       if (*n == 0) break;
     }
   }
+  if (!synced.ok()) return synced;
   return removed;
 }
 

@@ -33,7 +33,7 @@ struct SweeperOptions {
 
 // Reclaims expired keys, the keys of deleted namespaces and replication log entries past
 // retention, and writes out an idle edge's held log records, in the background.
-// Thread-safe.
+// RunOnce runs on one thread at a time: the sweeper's own, or a test's with the thread off.
 class Sweeper {
  public:
   // `store` and `clock` must outlive the sweeper. Starts the thread if interval > 0.

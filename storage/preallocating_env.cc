@@ -77,7 +77,8 @@ class PreallocatedLogFile final : public leveldb::WritableFile {
   // wait until the buffer fills, its oldest is max_hold old at a flush, or the log is
   // synced or closed.
   leveldb::Status Flush() override {
-    if (hold_unsynced_ && std::chrono::steady_clock::now() - held_since_ < max_hold_) {
+    if (!hold_unsynced_) return WriteBuffer();
+    if (buffer_.empty() || std::chrono::steady_clock::now() - held_since_ < max_hold_) {
       return error_;
     }
     return WriteBuffer();

@@ -28,8 +28,8 @@
 // commit's record with its own write(): on an edge that applies every write of the
 // cluster, that system call was about 4% of its CPU. (A log that gets no more records
 // is synced by its store once quiet: Store::SyncHeldLogIfQuiet.) The cost is that a
-// killed process, not only a lost machine, then loses its last unsynced commits, up to
-// 64 KiB or about a second of them.
+// killed process, not only a lost machine, then loses its last unsynced commits: up to
+// 64 KiB of them, held for a few seconds at most.
 // LevelDB recovers a prefix of the log either way (each commit's data and applied
 // sequence are one record), so the replica reopens at an earlier applied sequence and
 // pulls the rest again from the origin or a peer. A synced commit is written and synced

@@ -62,8 +62,9 @@ struct StoreOptions {
   // How the write-ahead logs are written when env == nullptr (storage/preallocating_env.h):
   // - kPreallocated: into space zero-filled ahead, so synced commits do not grow the file
   //   (an origin's);
-  // - kHeld: unsynced commits' records stay in memory until 64 KiB have gathered or a
-  //   commit is synced, saving a write() per commit; a killed process then loses its
+  // - kHeld: unsynced commits' records stay in memory until 64 KiB have gathered, the
+  //   oldest is a second old at the next commit, or a commit is synced (see
+  //   SyncHeldLogIfQuiet), saving a write() per commit; a killed process then loses its
   //   last unsynced commits, as a lost machine would (a replica's, an edge's, which pulls
   //   them again);
   // - kPlain: as LevelDB writes them.
@@ -232,8 +233,8 @@ class Store {
   // writes and syncs what the log holds, with one synced commit of bookkeeping. Called
   // periodically (the node's sweep, every second), so a replica that went quiet does not
   // keep its last commits only in memory, and a kill after that loses none of them
-  // (while commits keep coming, the log writes what it holds once it is 64 KiB or a
-  // second old). Returns true if it synced; false otherwise, and always on other stores.
+  // (while commits keep coming, the log writes what it holds at the first commit after it
+  // is 64 KiB or a second old). Returns true if it synced; false otherwise, and always on other stores.
   // UNAVAILABLE while the store closes; a storage error if the commit fails. One caller
   // thread.
   absl::StatusOr<bool> SyncHeldLogIfQuiet();
