@@ -27,8 +27,9 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(const NodeOptions& options,
   // few seconds at most: the sweep syncs them once the edge is quiet) rather than write()
   // each one: a killed edge reopens at an earlier applied sequence and pulls the rest
   // again.
-  store_options.log_writes = options.role == Role::kEdge ? storage::StoreOptions::LogWrites::kHeld
-                                                         : storage::StoreOptions::LogWrites::kPreallocated;
+  using LogWrites = storage::StoreOptions::LogWrites;
+  store_options.log_writes =
+      options.role == Role::kEdge ? LogWrites::kHeld : LogWrites::kPreallocated;
   KV_ASSIGN_OR_RETURN(node->store_, storage::Store::Open(store_options, deps.clock, deps.registry));
 
   if (deps.channels != nullptr) {

@@ -42,8 +42,8 @@ class Sweeper {
   ~Sweeper();
 
   // Runs one pass; returns the number of keys removed. A pass first writes out the log
-  // records an edge's store holds if it wrote nothing since the previous pass
-  // (Store::SyncHeldLogIfQuiet).
+  // records an edge's store holds if its applied sequence has not moved since the previous
+  // pass (Store::SyncHeldLogIfQuiet).
   absl::StatusOr<int> RunOnce();
 
  private:

@@ -45,8 +45,9 @@ class GroupCommitter {
   using DoneFn = absl::AnyInvocable<void(absl::Status)>;
 
   struct Hooks {
-    // Called on the committing thread (the committer's, or SubmitAndWait's caller) with the group's last sequence number before its
-    // batch is written, to add bookkeeping (applied sequence, clock high-water mark).
+    // Called on the committing thread (the committer's, or SubmitAndWait's caller) with
+    // the group's last sequence number before its batch is written, to add bookkeeping
+    // (applied sequence, clock high-water mark).
     std::function<void(uint64_t sequence, leveldb::WriteBatch&)> before_write;
     // Called after a group is written (durable if it was synced), with its last sequence
     // number and whether it was written with fsync.

@@ -66,6 +66,10 @@ class PreallocatingEnvTest : public ::testing::Test {
   static int64_t DataEndOf(const std::string& path) {
     return static_cast<int64_t>(DataEnd(Contents(path)));
   }
+  // Appends a record of 100 `fill` bytes and flushes it, as LevelDB's log writer does.
+  static bool AppendRecord(leveldb::WritableFile& file, char fill) {
+    return file.Append(std::string(100, fill)).ok() && file.Flush().ok();
+  }
   // Opens `path` on `env` as LevelDB opens a log; null, with a failure, if it cannot.
   static std::unique_ptr<leveldb::WritableFile> NewLog(leveldb::Env& env, const std::string& path) {
     leveldb::WritableFile* raw = nullptr;
@@ -114,8 +118,7 @@ TEST_F(PreallocatingEnvTest, ALogNeverSyncedIsAPlainAppend) {
   std::unique_ptr<leveldb::WritableFile> file = NewLog(env_, path);
   ASSERT_NE(file, nullptr);
   for (int i = 0; i < 10; ++i) {
-    ASSERT_TRUE(file->Append(std::string(100, 'r')).ok());
-    ASSERT_TRUE(file->Flush().ok());
+    ASSERT_TRUE(AppendRecord(*file, 'r'));
     EXPECT_EQ(SizeOf(path), 100 * (i + 1));
   }
 }
@@ -130,15 +133,13 @@ TEST_F(PreallocatingEnvTest, AHoldingLogWritesWhenItsBufferFillsOrOnSyncOrClose)
   std::unique_ptr<leveldb::WritableFile> file = NewLog(holding, path);
   ASSERT_NE(file, nullptr);
   for (int i = 0; i < 10; ++i) {
-    ASSERT_TRUE(file->Append(std::string(100, 'r')).ok());
-    ASSERT_TRUE(file->Flush().ok());
+    ASSERT_TRUE(AppendRecord(*file, 'r'));
     EXPECT_EQ(SizeOf(path), 0) << "record " << i;
   }
   // Past 64 KiB the buffer goes out whole, records held so far included.
   ASSERT_TRUE(file->Append(std::string(64 << 10, 'f')).ok());
   EXPECT_EQ(SizeOf(path), 1000 + (64 << 10));
-  ASSERT_TRUE(file->Append(std::string(100, 't')).ok());
-  ASSERT_TRUE(file->Flush().ok());
+  ASSERT_TRUE(AppendRecord(*file, 't'));
   EXPECT_EQ(SizeOf(path), 1000 + (64 << 10));
   ASSERT_TRUE(file->Close().ok());
   const std::string contents = Contents(path);
@@ -149,13 +150,11 @@ TEST_F(PreallocatingEnvTest, AHoldingLogWritesWhenItsBufferFillsOrOnSyncOrClose)
   const std::string synced = dir_ + "/000008.log";
   file = NewLog(holding, synced);
   ASSERT_NE(file, nullptr);
-  ASSERT_TRUE(file->Append(std::string(100, 'u')).ok());
-  ASSERT_TRUE(file->Flush().ok());
+  ASSERT_TRUE(AppendRecord(*file, 'u'));
   ASSERT_TRUE(file->Append(std::string(100, 's')).ok());
   ASSERT_TRUE(file->Sync().ok());
   EXPECT_EQ(DataEndOf(synced), 200);
-  ASSERT_TRUE(file->Append(std::string(100, 'a')).ok());
-  ASSERT_TRUE(file->Flush().ok());
+  ASSERT_TRUE(AppendRecord(*file, 'a'));
   EXPECT_EQ(DataEndOf(synced), 200);
   ASSERT_TRUE(file->Close().ok());
   EXPECT_EQ(SizeOf(synced), 300);
@@ -173,9 +172,8 @@ TEST_F(PreallocatingEnvTest, AHoldingLogWritesRecordsHeldLongerThanItsMaxHold) {
   const auto first = std::chrono::steady_clock::now();
   int records = 0;
   while (SizeOf(path) == 0 && std::chrono::steady_clock::now() - first < std::chrono::seconds(10)) {
-    ASSERT_TRUE(file->Append(std::string(100, 'r')).ok());
+    ASSERT_TRUE(AppendRecord(*file, 'r'));
     ++records;
-    ASSERT_TRUE(file->Flush().ok());
     const auto flushed = std::chrono::steady_clock::now();  // after the flush's own reading
     if (SizeOf(path) != 0) {
       EXPECT_GE(flushed - first, kMaxHold) << "written before the oldest record was 20 ms old";
@@ -186,8 +184,7 @@ TEST_F(PreallocatingEnvTest, AHoldingLogWritesRecordsHeldLongerThanItsMaxHold) {
   EXPECT_EQ(SizeOf(path), 100 * records) << "every held record, written at once";
   // The clock starts again with the next record.
   const auto appended = std::chrono::steady_clock::now();
-  ASSERT_TRUE(file->Append(std::string(100, 's')).ok());
-  ASSERT_TRUE(file->Flush().ok());
+  ASSERT_TRUE(AppendRecord(*file, 's'));
   if (std::chrono::steady_clock::now() - appended < kMaxHold) {
     EXPECT_EQ(SizeOf(path), 100 * records);
   }

@@ -307,7 +307,6 @@ absl::Status Store::Recover() {
   hooks.after_write = [this](uint64_t seq, bool synced) {
     applied_sequence_ = seq;
     last_group_unsynced_ = !synced;
-    groups_written_.fetch_add(1);
     if (metrics_) metrics_->applied_sequence.Set(static_cast<double>(seq));
     {
       absl::MutexLock lock(&listeners_mu_);
@@ -535,8 +534,8 @@ absl::StatusOr<int> Store::SweepExpired(absl::Time now, int max_keys) {
 }
 
 absl::StatusOr<bool> Store::SyncHeldLogIfQuiet() {
-  const uint64_t groups = groups_written_.load();
-  const bool quiet = groups == std::exchange(groups_at_last_check_, groups);
+  const uint64_t applied = applied_sequence_.load();
+  const bool quiet = applied == std::exchange(applied_at_last_check_, applied);
   if (options_.env != nullptr || options_.log_writes != StoreOptions::LogWrites::kHeld ||
       !quiet || !last_group_unsynced_.load()) {
     return false;

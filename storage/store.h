@@ -228,15 +228,15 @@ class Store {
   absl::StatusOr<int> SweepExpired(absl::Time now, int max_keys);
   // Removes up to `max_keys` keys of deleted namespaces. Returns how many it removed.
   absl::StatusOr<int> PurgeDeletedNamespaces(int max_keys);
-  // On a store that holds its unsynced log records (LogWrites::kHeld, an edge's): if no
-  // group has been written since the previous call and the last one was not synced,
-  // writes and syncs what the log holds, with one synced commit of bookkeeping. Called
-  // periodically (the node's sweep, every second), so a replica that went quiet does not
-  // keep its last commits only in memory, and a kill after that loses none of them
-  // (while commits keep coming, the log writes what it holds at the first commit after it
-  // is 64 KiB or a second old). Returns true if it synced; false otherwise, and always on other stores.
-  // UNAVAILABLE while the store closes; a storage error if the commit fails. One caller
-  // thread.
+  // On a store that holds its unsynced log records (LogWrites::kHeld, an edge's): if the
+  // applied sequence has not moved since the previous call and the last group written was
+  // not synced, writes and syncs what the log holds, with one synced commit of
+  // bookkeeping. Called periodically (the node's sweep, every second), so a replica that
+  // went quiet does not keep its last commits only in memory, and a kill after that loses
+  // none of them (while commits keep coming, the log writes what it holds at the first
+  // commit after it is 64 KiB or a second old). Returns true if it synced; false
+  // otherwise, and always on other stores. UNAVAILABLE while the store closes; a storage
+  // error if the commit fails. One caller thread.
   absl::StatusOr<bool> SyncHeldLogIfQuiet();
 
   // --- Replication (store_replication.cc) -----------------------------------------
@@ -348,11 +348,10 @@ class Store {
   // The sequence of the group being written or last written: set before its batch is,
   // so it is never below the data a reader can see.
   std::atomic<uint64_t> written_sequence_{0};
-  // For SyncHeldLogIfQuiet: whether the last group written was unsynced, how many groups
-  // have been written, and how many had been at its previous call (its thread only).
+  // For SyncHeldLogIfQuiet: whether the last group written was unsynced, and the applied
+  // sequence at its previous call (its thread only).
   std::atomic<bool> last_group_unsynced_{false};
-  std::atomic<uint64_t> groups_written_{0};
-  uint64_t groups_at_last_check_ = 0;
+  uint64_t applied_at_last_check_ = 0;
   std::atomic<uint64_t> epoch_{0};
   std::atomic<uint64_t> log_start_{1};
   std::atomic<uint64_t> next_blob_id_{1};
